@@ -1,0 +1,200 @@
+/**
+ * Bash scripts run inside the guests by remote.Command. Each one is idempotent: running it
+ * a second time on a finished guest changes nothing and succeeds. Pure functions producing
+ * text, shellcheck-ed in the unit tests.
+ */
+
+/** Single-quotes a value for bash. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const HEADER = `set -euo pipefail
+fail() { echo "swarmlab: $*" >&2; exit 1; }
+`;
+
+/**
+ * Wraps a script so it runs as root with the SSH session's stdin left free (for secrets):
+ * the script text travels in a quoted here-document, never through stdin.
+ */
+export function asRoot(step: string, script: string): string {
+  if (script.includes("\nSWARMLAB_SCRIPT\n")) throw new Error("script contains its own delimiter");
+  return `sudo -n bash -c "$(cat <<'SWARMLAB_SCRIPT'\n${script}\nSWARMLAB_SCRIPT\n)" ${shq("swarmlab-" + step)}`;
+}
+
+/** Waits for first-boot provisioning (cloud-init) to finish, then reports who the guest is. */
+export function waitReadyScript(expectedHostname: string): string {
+  return `${HEADER}
+if command -v cloud-init >/dev/null 2>&1; then
+  cloud-init status --wait >/dev/null 2>&1 || true
+fi
+actual=$(hostname)
+if [ "$actual" != ${shq(expectedHostname)} ]; then
+  hostnamectl set-hostname ${shq(expectedHostname)} 2>/dev/null || hostname ${shq(expectedHostname)}
+fi
+. /etc/os-release
+echo "host=$(hostname) os=\${ID}-\${VERSION_ID:-unknown}"
+`;
+}
+
+export interface DockerInstallArgs {
+  /** Version prefix to pin, e.g. "20.10" or "24.0.7"; empty for the distribution's current one. */
+  version?: string;
+}
+
+/**
+ * Installs and starts the Docker engine. Skips installation where Docker already exists;
+ * CentOS 7 is end of life, so its repositories are pointed at the vault first.
+ */
+export function dockerInstallScript(a: DockerInstallArgs): string {
+  const want = a.version ?? "";
+  return `${HEADER}
+want=${shq(want)}
+if command -v dockerd >/dev/null 2>&1; then
+  echo "docker already installed: $(dockerd --version)" >&2
+else
+  . /etc/os-release
+  case "$ID" in
+    centos|rhel|rocky|almalinux)
+      if [ "$ID" = centos ] && [ "\${VERSION_ID%%.*}" = 7 ]; then
+        # CentOS 7 reached end of life: its mirrorlist is gone, the packages live in the vault.
+        sed -i -e 's/^mirrorlist=/#mirrorlist=/' \\
+          -e 's|^#\\{0,1\\}baseurl=http://mirror.centos.org|baseurl=http://vault.centos.org|' \\
+          /etc/yum.repos.d/CentOS-*.repo
+      fi
+      yum install -y -q yum-utils
+      yum-config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo
+      pkg=docker-ce
+      if [ -n "$want" ]; then
+        v=$(yum list docker-ce --showduplicates -q 2>/dev/null | awk '{print $2}' | sed 's/^[0-9]*://' | grep "^$want" | sort -V | tail -n 1 || true)
+        [ -n "$v" ] || fail "docker-ce $want is not available from the Docker repository"
+        pkg="docker-ce-$v"
+      fi
+      yum install -y -q "$pkg" docker-ce-cli containerd.io
+      ;;
+    debian|ubuntu)
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q
+      pkg=docker.io
+      if [ -n "$want" ]; then
+        v=$(apt-cache madison docker.io | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -E "^([0-9]+:)?$want" | head -n 1 || true)
+        [ -n "$v" ] || fail "docker.io $want is not available from this distribution's repositories"
+        pkg="docker.io=$v"
+      fi
+      apt-get install -y -q "$pkg"
+      ;;
+    *)
+      fail "cannot install Docker on $ID: supported are CentOS/RHEL, Debian and Ubuntu, or an image with Docker already installed"
+      ;;
+  esac
+fi
+systemctl enable docker >/dev/null 2>&1 || true
+systemctl start docker
+for _ in $(seq 1 90); do
+  docker info >/dev/null 2>&1 && break
+  sleep 1
+done
+docker info >/dev/null 2>&1 || { systemctl status docker --no-pager >&2 || true; fail "the Docker daemon did not start"; }
+server=$(docker version --format '{{.Server.Version}}')
+if [ -n "$want" ]; then
+  case "$server" in
+    "$want"*) ;;
+    *) fail "Docker $server is installed, but $want was requested; remove it or change swarmlab:dockerVersion" ;;
+  esac
+fi
+echo "docker=$server"
+`;
+}
+
+/** `docker swarm init` on the manager (CL-1); prints the worker join token on stdout. */
+export function swarmInitScript(advertiseAddr: string): string {
+  return `${HEADER}
+state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+if [ "$state" != active ]; then
+  docker swarm init --advertise-addr ${shq(advertiseAddr)} >&2
+fi
+[ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || fail "this node is in a swarm but is not a manager"
+docker swarm join-token -q worker
+`;
+}
+
+/** `docker swarm join` on a worker (CL-1); the join token arrives on stdin, never in the command line of the step. */
+export function swarmJoinScript(managerAddr: string): string {
+  return `${HEADER}
+IFS= read -r token || true
+[ -n "$token" ] || fail "no join token on stdin"
+state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+if [ "$state" = active ]; then
+  if docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' | grep -q ${shq(managerAddr + ":2377")}; then
+    echo "already a member of the swarm managed by ${managerAddr}" >&2
+    exit 0
+  fi
+  fail "this node is already in another swarm; leave it first (docker swarm leave)"
+fi
+docker swarm join --token "$token" ${shq(managerAddr + ":2377")} >&2
+`;
+}
+
+export interface WorkloadArgs {
+  overlay: string;
+  subnet: string;
+  service: string;
+  replicas: number;
+  image: string;
+  command: string[];
+  /** false: use the image present on the nodes (no registry lookup). */
+  pull: boolean;
+  /** Node hostnames that must be Ready before the service is created (so tasks spread). */
+  nodes: string[];
+  timeoutSec: number;
+}
+
+/**
+ * WL-1 and WL-2: the overlay network and the service, then waits until one task runs on
+ * each node. On timeout it prints `docker service ps --no-trunc` so the user sees why.
+ */
+export function workloadScript(a: WorkloadArgs): string {
+  const create = [
+    "docker service create --detach",
+    ...(a.pull ? [] : ["--no-resolve-image"]),
+    `--replicas ${a.replicas}`,
+    `--network ${shq(a.overlay)}`,
+    `--name ${shq(a.service)}`,
+    shq(a.image),
+    ...a.command.map(shq),
+  ].join(" ");
+  return `${HEADER}
+deadline=$(( $(date +%s) + ${a.timeoutSec} ))
+expired() { [ "$(date +%s)" -ge "$deadline" ]; }
+diagnose() {
+  echo "--- docker node ls" >&2; docker node ls >&2 || true
+  echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
+}
+for node in ${a.nodes.map(shq).join(" ")}; do
+  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
+    expired && { diagnose; fail "node $node is not Ready after ${a.timeoutSec}s"; }
+    sleep 2
+  done
+done
+if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
+  have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
+  [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
+else
+  docker network create -d overlay --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
+fi
+if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
+  ${create} >&2
+fi
+while :; do
+  running=$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2=="Running"')
+  count=$(printf '%s\\n' "$running" | awk 'NF' | wc -l)
+  nodes=$(printf '%s\\n' "$running" | awk 'NF {print $1}' | sort -u | wc -l)
+  if [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]; then
+    break
+  fi
+  expired && { diagnose; fail "service ${a.service} does not have ${a.replicas} running tasks spread over the nodes after ${a.timeoutSec}s"; }
+  sleep 2
+done
+docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
+`;
+}
