@@ -44,9 +44,9 @@ export const sshKeyProvider: pulumi.dynamic.ResourceProvider = {
 
 /** The stack's SSH key pair. The private key is a Pulumi secret. */
 export class SshKeyPair extends pulumi.dynamic.Resource {
-  public readonly publicKeyOpenssh!: pulumi.Output<string>;
-  public readonly privateKeyPem!: pulumi.Output<string>;
-  public readonly fingerprint!: pulumi.Output<string>;
+  declare public readonly publicKeyOpenssh: pulumi.Output<string>;
+  declare public readonly privateKeyPem: pulumi.Output<string>;
+  declare public readonly fingerprint: pulumi.Output<string>;
 
   constructor(name: string, args: { comment: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -118,8 +118,8 @@ export const labFilesProvider: pulumi.dynamic.ResourceProvider = {
 
 /** `.swarmlab/<stack>/`: what `ssh -F` and `npm run verify` need. */
 export class LabFiles extends pulumi.dynamic.Resource {
-  public readonly dir!: pulumi.Output<string>;
-  public readonly files!: pulumi.Output<string[]>;
+  declare public readonly dir: pulumi.Output<string>;
+  declare public readonly files: pulumi.Output<string[]>;
 
   constructor(name: string, args: { [K in keyof LabFilesInputs]: pulumi.Input<LabFilesInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
     super(labFilesProvider, name, { ...args, files: undefined }, opts);

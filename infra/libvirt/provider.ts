@@ -347,9 +347,9 @@ type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** One libvirt object (network, pool, volume or domain) managed through virsh. */
 export class VirshObject extends pulumi.dynamic.Resource {
-  public readonly path!: pulumi.Output<string>;
-  public readonly state!: pulumi.Output<string>;
-  public readonly name!: pulumi.Output<string>;
+  declare public readonly path: pulumi.Output<string>;
+  declare public readonly state: pulumi.Output<string>;
+  declare public readonly name: pulumi.Output<string>;
 
   constructor(name: string, args: Inputs<VirshInputs>, opts?: pulumi.CustomResourceOptions) {
     super(virshProvider, name, { ...args, path: undefined, state: undefined }, opts);
