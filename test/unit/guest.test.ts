@@ -1,0 +1,212 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
+import { metaData, networkConfig, userData } from "../../infra/guest/cloudinit";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-guest-"));
+const workload = {
+  overlay: "demonet",
+  subnet: "192.168.200.0/24",
+  service: "demoservice",
+  replicas: 2,
+  image: "alpine",
+  command: ["sleep", "50000"],
+  pull: true,
+  nodes: ["docker0.local", "docker1.local"],
+  timeoutSec: 5,
+};
+
+const scripts: Record<string, string> = {
+  ready: waitReadyScript("docker0.local"),
+  docker: dockerInstallScript({}),
+  dockerPinned: dockerInstallScript({ version: "20.10" }),
+  init: swarmInitScript("192.168.122.10"),
+  join: swarmJoinScript("192.168.122.10"),
+  workload: workloadScript(workload),
+};
+
+function shellcheck(name: string, text: string) {
+  const file = path.join(tmp, `${name}.sh`);
+  fs.writeFileSync(file, `#!/usr/bin/env bash\n${text}`);
+  return spawnSync("shellcheck", ["-S", "warning", file], { encoding: "utf8" });
+}
+
+/** A fake `docker` on PATH that records its calls and answers from a small state file. */
+function fakeDocker(state: Record<string, string>): { dir: string; calls: () => string[] } {
+  const dir = fs.mkdtempSync(path.join(tmp, "bin-"));
+  const log = path.join(dir, "calls");
+  fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify(state));
+  fs.writeFileSync(
+    path.join(dir, "docker"),
+    `#!/usr/bin/env node
+const fs = require("fs"); const a = process.argv.slice(2).join(" ");
+fs.appendFileSync(${JSON.stringify(log)}, a + "\\n");
+const s = JSON.parse(fs.readFileSync(${JSON.stringify(path.join(dir, "state.json"))}, "utf8"));
+for (const [k, v] of Object.entries(s)) { if (a.startsWith(k)) { if (v === "FAIL") process.exit(1); process.stdout.write(v); process.exit(0); } }
+process.exit(0);
+`,
+    { mode: 0o755 },
+  );
+  return { dir, calls: () => fs.readFileSync(log, "utf8").trim().split("\n") };
+}
+
+function run(script: string, bin: string, stdin = "") {
+  return spawnSync("bash", ["-c", script], { encoding: "utf8", input: stdin, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+}
+
+describe("guest scripts", () => {
+  for (const [name, text] of Object.entries(scripts)) {
+    it(`${name} passes bash -n and shellcheck`, () => {
+      expect(spawnSync("bash", ["-n", "-c", text]).status).toBe(0);
+      const r = shellcheck(name, text);
+      expect(r.error, "shellcheck is needed (apt-get install shellcheck)").toBeUndefined();
+      expect(r.stdout).toBe("");
+      expect(r.status).toBe(0);
+    });
+  }
+
+  it("runs as root with the session's stdin left for secrets", () => {
+    const wrapped = asRoot("join", "read -r x; echo got:$x");
+    expect(wrapped.startsWith("sudo -n bash -c \"$(cat <<'SWARMLAB_SCRIPT'")).toBe(true);
+    // Without sudo, the same wrapper shape must hand stdin to the script.
+    const r = spawnSync("sh", ["-c", wrapped.replace(/^sudo -n /, "")], { input: "SECRET\n", encoding: "utf8" });
+    expect(r.stdout.trim()).toBe("got:SECRET");
+  });
+
+  it("CentOS 7 docker install points yum at the vault", () => {
+    expect(scripts.docker).toContain("vault.centos.org");
+    const repo = path.join(tmp, "CentOS-Base.repo");
+    fs.writeFileSync(repo, "mirrorlist=http://mirrorlist.centos.org/?release=7\n#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/\n");
+    const sed = /sed -i (-e '[^']*' \\\n\s+-e '[^']*') \\\n/.exec(scripts.docker)![1].replace(/\\\n\s+/, "");
+    spawnSync("bash", ["-c", `sed -i ${sed} ${repo}`]);
+    expect(fs.readFileSync(repo, "utf8")).toBe("#mirrorlist=http://mirrorlist.centos.org/?release=7\nbaseurl=http://vault.centos.org/centos/$releasever/os/$basearch/\n");
+  });
+
+  it("docker install is skipped where Docker exists", () => {
+    const bin = fakeDocker({ "version --format": "20.10.24+dfsg1" });
+    fs.writeFileSync(path.join(bin.dir, "dockerd"), "#!/bin/sh\necho Docker version 20.10.24\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin.dir, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const r = run(scripts.dockerPinned, bin.dir);
+    expect(r.stderr).toContain("docker already installed");
+    expect(r.stdout.trim()).toBe("docker=20.10.24+dfsg1");
+    expect(r.status).toBe(0);
+    const wrong = run(dockerInstallScript({ version: "24.0" }), bin.dir);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain("Docker 20.10.24+dfsg1 is installed, but 24.0 was requested");
+  });
+
+  it("swarm init is idempotent and prints only the token on stdout", () => {
+    const fresh = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "inactive", "info --format {{.Swarm.ControlAvailable}}": "true", "swarm join-token": "SWMTKN-1-abc\n" });
+    const r = run(scripts.init, fresh.dir);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("SWMTKN-1-abc\n");
+    expect(fresh.calls()).toContain("swarm init --advertise-addr 192.168.122.10");
+    const again = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "active", "info --format {{.Swarm.ControlAvailable}}": "true", "swarm join-token": "SWMTKN-1-abc\n" });
+    expect(run(scripts.init, again.dir).status).toBe(0);
+    expect(again.calls().some((c) => c.startsWith("swarm init"))).toBe(false);
+  });
+
+  it("swarm join reads the token from stdin, and is idempotent", () => {
+    const fresh = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "inactive" });
+    const r = run(scripts.join, fresh.dir, "SWMTKN-1-abc\n");
+    expect(r.status).toBe(0);
+    expect(fresh.calls()).toContain("swarm join --token SWMTKN-1-abc 192.168.122.10:2377");
+    expect(run(scripts.join, fresh.dir, "").stderr).toContain("no join token on stdin");
+    const member = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "active", "info --format {{range": "192.168.122.10:2377 " });
+    expect(run(scripts.join, member.dir, "SWMTKN-1-abc\n").status).toBe(0);
+    expect(member.calls().some((c) => c.startsWith("swarm join"))).toBe(false);
+    const other = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "active", "info --format {{range": "10.0.0.5:2377 " });
+    const r2 = run(scripts.join, other.dir, "SWMTKN-1-abc\n");
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain("already in another swarm");
+  });
+
+  it("workload creates what is missing and waits for one running task per node", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet": "FAIL",
+      "service inspect": "FAIL",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
+      "service ps demoservice --filter desired-state=running --format {{.Name}}": "demoservice.1 docker0.local Running\ndemoservice.2 docker1.local Running\n",
+    });
+    const r = run(scripts.workload, bin.dir);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const calls = bin.calls();
+    expect(calls).toContain("network create -d overlay --subnet 192.168.200.0/24 demonet");
+    expect(calls).toContain("service create --detach --replicas 2 --network demonet --name demoservice alpine sleep 50000");
+  });
+
+  it("workload without pulling adds --no-resolve-image", () => {
+    expect(workloadScript({ ...workload, pull: false, image: "swarmlab/busybox-static:local" })).toContain(
+      "docker service create --detach --no-resolve-image --replicas 2 --network 'demonet' --name 'demoservice' 'swarmlab/busybox-static:local' 'sleep' '50000'",
+    );
+  });
+
+  it("workload times out with docker service ps --no-trunc when both tasks land on one node", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format": "192.168.200.0/24",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker0.local Running 2 seconds ago\n",
+    });
+    const r = run(workloadScript({ ...workload, timeoutSec: 1 }), bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("docker service ps --no-trunc demoservice");
+    expect(r.stderr).toContain("does not have 2 running tasks spread over the nodes");
+    expect(bin.calls()).toContain("service ps --no-trunc demoservice");
+  });
+
+  it("workload refuses an existing demonet with another subnet", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format": "10.0.9.0/24",
+    });
+    const r = run(scripts.workload, bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("network demonet exists with subnet 10.0.9.0/24, the lab needs 192.168.200.0/24");
+  });
+});
+
+describe("cloud-init seed", () => {
+  const a = {
+    hostname: "docker0.local",
+    user: "swarm",
+    publicKey: "ssh-rsa AAAAB3 swarmlab-dev",
+    mac: "52:54:00:aa:bb:cc",
+    address: "192.168.122.10",
+    prefix: 24,
+    gateway: "192.168.122.1",
+    peers: [
+      { hostname: "docker0.local", address: "192.168.122.10" },
+      { hostname: "docker1.local", address: "192.168.122.11" },
+    ],
+  };
+  it("sets the hostname, a key-only sudo user and /etc/hosts", () => {
+    const ud = userData(a);
+    expect(ud.startsWith("#cloud-config\n")).toBe(true);
+    expect(ud).toContain("hostname: docker0.local");
+    expect(ud).toContain("ssh_pwauth: false");
+    expect(ud).toContain("lock_passwd: true");
+    expect(ud).toContain("- ssh-rsa AAAAB3 swarmlab-dev");
+    expect(ud).toContain("192.168.122.11 docker1.local docker1");
+    expect(ud).not.toMatch(/PRIVATE KEY/);
+  });
+  it("gives the NIC its static address by MAC", () => {
+    const nc = networkConfig(a);
+    expect(nc).toContain('mac_address: "52:54:00:aa:bb:cc"');
+    expect(nc).toContain("address: 192.168.122.10/24");
+    expect(nc).toContain("gateway: 192.168.122.1");
+  });
+  it("changes the instance-id when the seed changes", () => {
+    const m1 = metaData(a, userData(a));
+    const m2 = metaData({ ...a, address: "192.168.122.20" }, userData(a));
+    expect(m1).toMatch(/^instance-id: docker0-[0-9a-f]{12}\nlocal-hostname: docker0.local\n$/);
+    expect(m1).not.toBe(m2);
+  });
+});
