@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages the lab and its tests need on the hypervisor host.
+# Safe to run again: apt-get skips what is installed. Needs root.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-host-deps: run as root (sudo $0)" >&2
+  exit 1
+fi
+packages=(
+  qemu-system-x86 qemu-utils            # the hypervisor and qemu-img
+  libvirt-daemon-system libvirt-clients # libvirtd, virtlogd, virsh, virt-xml-validate
+  genisoimage                           # cloud-init NoCloud seed ISOs
+  debootstrap e2fsprogs                 # the Debian 12 test guest image
+  openssh-client                        # ssh -F .swarmlab/<stack>/ssh_config
+  iproute2 procps                       # ip netns for the test hypervisor, pgrep
+  shellcheck                            # lints the guest scripts in the unit tests
+)
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-host-deps: all packages present"
+  exit 0
+fi
+echo "install-host-deps: installing ${missing[*]}"
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
