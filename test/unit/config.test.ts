@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_BASE_IMAGE, RawConfig, validateConfig } from "../.
 import { swarmOverlayLab } from "../../labs/swarm-overlay/lab";
 import { networkCidrsFromXml } from "../../infra/libvirt/inspect";
 
-const ctx = { stack: "dev", lab: swarmOverlayLab, activeNetworks: [], fileExists: (p: string) => p.startsWith("/exists") };
+const ctx = { stack: "dev", lab: swarmOverlayLab, activeNetworks: [] as { name: string; cidr: string }[], fileExists: (p: string) => p.startsWith("/exists") };
 
 function problems(raw: RawConfig, extra: Partial<typeof ctx> = {}): string[] {
   try {

@@ -1,0 +1,227 @@
+/**
+ * gather: the only part of verify that touches the lab. One SSH session per
+ * host, all hosts in parallel; each session runs the gather script once
+ * (`sudo -n bash -s`, script on stdin) and returns its framed output.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { NodeSSH } from "node-ssh";
+import { ParseError } from "./errors";
+import { buildGatherScript, type FramedOutput, MARK, parseGatherOutput } from "./gather-script";
+import type { Inventory, InventoryHost } from "./inventory";
+import type { TrafficEvidence } from "./traffic";
+
+export interface HostGather {
+  /** Inventory name of the host. */
+  host: string;
+  address: string;
+  /** The session ran and its output was framed (sections may still have failed). */
+  ok: boolean;
+  /** Why nothing usable came back (connection refused, sudo needs a password...). */
+  error?: string;
+  framed?: FramedOutput;
+  /** Raw stdout of the session (what --save-raw stores). */
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  seconds: number;
+}
+
+export interface Gathered {
+  hosts: HostGather[];
+  /** Wall-clock seconds for the whole gather. */
+  seconds: number;
+  /** SSH sessions opened (one per host when all goes well). */
+  sshSessions: number;
+  /** Results of the traffic checks (PATH-1..4), when something ran them. */
+  traffic?: TrafficEvidence;
+}
+
+export type ProgressEvent =
+  | { host: string; phase: "connecting"; address: string }
+  | { host: string; phase: "connected" }
+  | { host: string; phase: "section"; sections: number; key: string }
+  | { host: string; phase: "done"; sections: number; seconds: number }
+  | { host: string; phase: "error"; message: string };
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** How a script reaches a host. The default is SSH (node-ssh); tests plug in others. */
+export interface Transport {
+  run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void): Promise<RunResult>;
+  /** Sessions opened so far. */
+  readonly sessions: number;
+}
+
+export interface SshTransportOptions {
+  user: string;
+  sshKeyFile: string;
+  port?: number;
+  readyTimeoutMs?: number;
+  /** Run the script via `sudo -n` (default: unless user is root). */
+  useSudo?: boolean;
+  /** Give up on a session after this long (default 180 s); what arrived until then is kept. */
+  sessionTimeoutMs?: number;
+}
+
+export class SshTransport implements Transport {
+  private opened = 0;
+  constructor(private readonly opts: SshTransportOptions) {}
+
+  get sessions(): number {
+    return this.opened;
+  }
+
+  async run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void): Promise<RunResult> {
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect({
+        host: host.address,
+        port: this.opts.port ?? 22,
+        username: this.opts.user,
+        privateKeyPath: this.opts.sshKeyFile,
+        readyTimeout: this.opts.readyTimeoutMs ?? 20_000,
+        // Lab VMs are created fresh with new host keys; there is no known_hosts to check against.
+        hostVerifier: () => true,
+      });
+      this.opened++;
+      onConnected();
+      const sudo = this.opts.useSudo ?? this.opts.user !== "root";
+      const exec = ssh.execCommand(sudo ? "sudo -n bash -s" : "bash -s", {
+        stdin: script,
+        noTrim: true,
+        onStdout: (chunk) => onStdout(chunk.toString("utf8")),
+      });
+      const ms = this.opts.sessionTimeoutMs ?? 180_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the gather script did not finish within ${ms / 1000}s`)), ms);
+      });
+      try {
+        const res = await Promise.race([exec, timeout]);
+        return { stdout: res.stdout, stderr: res.stderr, code: res.code };
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      ssh.dispose();
+    }
+  }
+}
+
+export interface GatherOptions {
+  inventory: Inventory;
+  transport?: Transport;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Pretend `ip -j` is missing (exercise the text parsers on a JSON-capable host). */
+  forceText?: boolean;
+  useSudo?: boolean;
+  netnsDir?: string;
+  /** Per-command time limit inside the script (seconds). */
+  commandTimeout?: number;
+}
+
+/** Gather every host of the inventory, in parallel. Never throws for a host failure: it is recorded. */
+export async function gather(opts: GatherOptions): Promise<Gathered> {
+  const { inventory } = opts;
+  const transport =
+    opts.transport ?? new SshTransport({ user: inventory.user, sshKeyFile: inventory.sshKeyFile, useSudo: opts.useSudo });
+  const progress = opts.onProgress ?? (() => undefined);
+  const script = buildGatherScript({
+    service: inventory.workload.service,
+    overlay: inventory.workload.overlay,
+    netnsDir: opts.netnsDir,
+    forceText: opts.forceText,
+    commandTimeout: opts.commandTimeout,
+  });
+  const t0 = Date.now();
+  const hosts = await Promise.all(
+    inventory.hosts.map(async (host): Promise<HostGather> => {
+      const h0 = Date.now();
+      let sections = 0;
+      let pending = "";
+      let received = "";
+      progress({ host: host.name, phase: "connecting", address: host.address });
+      const onStdout = (chunk: string): void => {
+        received += chunk;
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          const m = /^@@swarmlab:end (\S+) /.exec(line);
+          if (m) progress({ host: host.name, phase: "section", sections: ++sections, key: m[1]! });
+        }
+      };
+      try {
+        const res = await transport.run(host, script, onStdout, () => progress({ host: host.name, phase: "connected" }));
+        const seconds = (Date.now() - h0) / 1000;
+        const base = { host: host.name, address: host.address, stdout: res.stdout, stderr: res.stderr, exitCode: res.code, seconds };
+        if (!res.stdout.includes(`${MARK}begin `)) {
+          const why = res.stderr.trim().split("\n").slice(-3).join(" / ") || `exit code ${res.code}`;
+          progress({ host: host.name, phase: "error", message: why });
+          return { ...base, ok: false, error: `the gather script produced no sections: ${why}` };
+        }
+        const framed = parseGatherOutput(res.stdout, `gather script on ${host.name}`);
+        progress({ host: host.name, phase: "done", sections: Object.keys(framed.sections).length, seconds });
+        return { ...base, ok: true, framed };
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        progress({ host: host.name, phase: "error", message });
+        const seconds = (Date.now() - h0) / 1000;
+        const base = { host: host.name, address: host.address, stdout: received, stderr: "", exitCode: null, seconds };
+        // Keep what arrived before the session broke: those sections are as good as any.
+        if (received.includes(`${MARK}begin `)) {
+          const framed = parseGatherOutput(received, `gather script on ${host.name}`);
+          framed.problems.push(`the session ended early: ${message}`);
+          return { ...base, ok: true, framed };
+        }
+        return { ...base, ok: false, error: message };
+      }
+    }),
+  );
+  return { hosts, seconds: (Date.now() - t0) / 1000, sshSessions: transport.sessions };
+}
+
+// ------------------------------------------------- save / replay raw data ----
+
+/** Store what was gathered: `<dir>/<host>.txt` (stdout) and `<host>.stderr.txt`. */
+export function saveRaw(dir: string, g: Gathered): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const h of g.hosts) {
+    fs.writeFileSync(path.join(dir, `${h.host}.txt`), h.stdout);
+    if (h.stderr) fs.writeFileSync(path.join(dir, `${h.host}.stderr.txt`), h.stderr);
+  }
+  if (g.traffic) fs.writeFileSync(path.join(dir, "traffic.json"), JSON.stringify(g.traffic, null, 2) + "\n");
+}
+
+/** Rebuild a Gathered from text outputs (a --save-raw directory or test fixtures). */
+export function gatheredFromText(inventory: Inventory, outputs: Record<string, string | undefined>, traffic?: TrafficEvidence): Gathered {
+  const hosts = inventory.hosts.map((host): HostGather => {
+    const stdout = outputs[host.name];
+    const base = { host: host.name, address: host.address, stdout: stdout ?? "", stderr: "", exitCode: stdout === undefined ? null : 0, seconds: 0 };
+    if (stdout === undefined) return { ...base, ok: false, error: "no gathered output for this host" };
+    try {
+      return { ...base, ok: true, framed: parseGatherOutput(stdout, `gather output of ${host.name}`) };
+    } catch (e) {
+      return { ...base, ok: false, error: e instanceof ParseError ? e.message : String(e) };
+    }
+  });
+  const g: Gathered = { hosts, seconds: 0, sshSessions: 0 };
+  if (traffic) g.traffic = traffic;
+  return g;
+}
+
+export function loadRaw(dir: string, inventory: Inventory): Gathered {
+  const outputs: Record<string, string | undefined> = {};
+  for (const h of inventory.hosts) {
+    const f = path.join(dir, `${h.name}.txt`);
+    outputs[h.name] = fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined;
+  }
+  const tf = path.join(dir, "traffic.json");
+  const traffic = fs.existsSync(tf) ? (JSON.parse(fs.readFileSync(tf, "utf8")) as TrafficEvidence) : undefined;
+  return gatheredFromText(inventory, outputs, traffic);
+}

@@ -1,0 +1,10 @@
+/** Public API of verify: gather -> model -> check -> report. */
+export { runVerify, validateOnly, type VerifyOptions, type VerifyRun } from "./run";
+export { gather, gatheredFromText, loadRaw, saveRaw, SshTransport, type Gathered, type GatherOptions, type HostGather, type ProgressEvent, type Transport } from "./gather";
+export { buildGatherScript, parseGatherOutput, type FramedOutput, type GatherScriptOptions, type RawSection } from "./gather-script";
+export { buildModel, type HostModel, type Iface, type LabModel, type Namespace, type VethPair, type VxlanTunnel, type BridgeModel } from "./model";
+export { runChecks, type CheckContext, type FactResult, type Outcome } from "./checks";
+export { formatReport, formatNames, registerFormat, formatText, formatJson, formatJunit, type Formatter, type VerifyReport } from "./report";
+export { loadInventory, validateInventory, inventoryFromLab, defaultInventoryPath, compareWithLab, type Inventory, type InventoryHost } from "./inventory";
+export { ParseError, InventoryError, UsageError } from "./errors";
+export type { TrafficEvidence, TrafficResult, TrafficFactId } from "./traffic";

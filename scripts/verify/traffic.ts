@@ -1,0 +1,19 @@
+/**
+ * The plug for traffic checks (PATH-1..4). Another part of the project runs
+ * the pings and captures; it hands its findings to verify as a
+ * TrafficEvidence (in `Gathered.traffic`, or `traffic.json` next to saved raw
+ * output). Without evidence, the PATH facts are reported as skipped.
+ */
+
+export type TrafficFactId = "PATH-1" | "PATH-2" | "PATH-3" | "PATH-4";
+
+export interface TrafficResult {
+  outcome: "pass" | "fail" | "changed" | "skip";
+  /** What should have been seen, in words (e.g. "ICMP 192.168.200.3 -> .4 over demonet"). */
+  expected: string;
+  /** What was seen (e.g. "4/4 replies; ARP reply from 1a:30:c5:15:42:54 on eth0"). */
+  observed: string;
+  explanation?: string;
+}
+
+export type TrafficEvidence = Partial<Record<TrafficFactId, TrafficResult>>;

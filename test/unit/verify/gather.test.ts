@@ -1,0 +1,223 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ParseError } from "../../../scripts/verify/errors";
+import { gather, gatheredFromText, type ProgressEvent, type Transport } from "../../../scripts/verify/gather";
+import { buildGatherScript, parseGatherOutput, shellQuote } from "../../../scripts/verify/gather-script";
+import { parseIpLinks } from "../../../scripts/verify/parse/ip";
+import { frame, liveInventory, liveLikeText } from "./helpers";
+
+const script = buildGatherScript({ service: "demoservice", overlay: "demonet" });
+const has = (cmd: string): boolean => spawnSync("bash", ["-c", `command -v ${cmd}`]).status === 0;
+
+describe("buildGatherScript", () => {
+  it("is pure and embeds its parameters quoted", () => {
+    expect(buildGatherScript({ service: "demoservice", overlay: "demonet" })).toBe(script);
+    expect(script).toContain("SWL_SERVICE='demoservice'");
+    expect(script).toContain("SWL_NETNS_DIR='/var/run/docker/netns'");
+    expect(buildGatherScript({ service: "s", overlay: "o", netnsDir: "/tmp/x", forceText: true })).toContain("SWL_FORCE_TEXT=1");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it("refuses names that would need shell escaping", () => {
+    expect(() => buildGatherScript({ service: "x; rm -rf /", overlay: "demonet" })).toThrow(/not allowed/);
+    expect(() => buildGatherScript({ service: "demoservice", overlay: "$(id)" })).toThrow(/not allowed/);
+  });
+
+  it("passes bash -n", () => {
+    const r = spawnSync("bash", ["-n"], { input: script });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!has("shellcheck"))("passes shellcheck", () => {
+    const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script });
+    expect(r.stdout.toString()).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("the gather script, run locally against stub docker/systemd-detect-virt", () => {
+  let dir = "";
+  let netnsDir = "";
+  const run = (opts: { forceText?: boolean } = {}): string => {
+    const s = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir, forceText: opts.forceText });
+    return execFileSync("bash", ["-s"], { input: s, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
+  };
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-gather-"));
+    netnsDir = path.join(dir, "netns");
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.mkdirSync(netnsDir);
+    fs.writeFileSync(
+      path.join(dir, "bin", "docker"),
+      `#!/bin/bash
+case "$*" in
+  "info --format {{.Swarm.ControlAvailable}}") echo true ;;
+  "node ls") printf 'ID                            HOSTNAME        STATUS    AVAILABILITY   MANAGER STATUS   ENGINE VERSION\\nabc *   docker0.local   Ready     Active         Leader           20.10.24\\n' ;;
+  "ps -q --no-trunc --filter label=com.docker.swarm.service.name=demoservice") echo c0ffee ;;
+  "exec c0ffee ip addr show") cat >/dev/null; printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\\n' ;;
+  "exec c0ffee ip route show") printf 'default via 172.18.0.1 dev eth1' ;;
+  *) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(dir, "bin", "systemd-detect-virt"), "#!/bin/sh\necho kvm\n", { mode: 0o755 });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("frames every section, shows failures with their exit code and stderr, and completes", () => {
+    const out = parseGatherOutput(run());
+    expect(out.problems).toEqual([]);
+    expect(out.complete).toBe(true);
+    const keys = Object.keys(out.sections);
+    for (const k of ["meta", "os-release", "hostname", "virt", "kernel", "docker-version", "docker-info", "docker-node-ls", "docker-service-ps", "docker-network-ls", "netns-ls", "netns-inodes", "ss", "ip-link@host", "ip-addr@host", "ip-route@host"]) {
+      expect(keys).toContain(k);
+    }
+    expect(out.sections["virt"]).toMatchObject({ rc: 0, output: "kvm\n" });
+    expect(out.sections["docker-version"]!.rc).toBe(1);
+    expect(out.sections["docker-version"]!.stderr).toMatch(/Cannot connect to the Docker daemon/);
+    expect(out.sections["docker-node-ls"]!.output).toMatch(/docker0.local/);
+    expect(out.sections["meta"]!.output).toMatch(/^is_manager=1$/m);
+    expect(out.sections["netns-ls"]).toMatchObject({ rc: 0, output: "" });
+    expect(parseIpLinks(out.sections["ip-link@host"]!.output, "ip link").some((l) => l.name === "lo")).toBe(true);
+  });
+
+  it("does not let a command eat the script from stdin, and keeps outputs that lack a final newline", () => {
+    const out = parseGatherOutput(run());
+    expect(out.sections["exec-ip-addr/c0ffee"]!.output).toMatch(/^1: lo:/);
+    // sections after the stdin-reading command still arrived
+    expect(out.sections["ip-route@host"]).toBeDefined();
+    expect(out.sections["exec-ip-route/c0ffee"]!.output).toBe("default via 172.18.0.1 dev eth1");
+  });
+
+  it("detects ip -j and falls back to text when told (CentOS 7 path)", () => {
+    const json = parseGatherOutput(run());
+    const text = parseGatherOutput(run({ forceText: true }));
+    const jsonCapable = /^ip_json=1$/m.test(json.sections["meta"]!.output);
+    if (jsonCapable) expect(json.sections["ip-link@host"]!.output.trimStart().startsWith("[")).toBe(true);
+    expect(text.sections["meta"]!.output).toMatch(/^ip_json=0$/m);
+    expect(text.sections["ip-link@host"]!.output).toMatch(/^1: lo: </);
+    const names = (o: string): string[] => parseIpLinks(o, "ip link").map((l) => l.name).sort();
+    expect(names(text.sections["ip-link@host"]!.output)).toEqual(names(json.sections["ip-link@host"]!.output));
+  });
+});
+
+describe("parseGatherOutput", () => {
+  const full = liveLikeText("json", "docker0");
+
+  it("splits a captured run into its sections", () => {
+    const out = parseGatherOutput(full);
+    expect(out.complete).toBe(true);
+    expect(out.problems).toEqual([]);
+    expect(Object.keys(out.sections)).toHaveLength(45);
+  });
+
+  it("reports output cut off in the middle of a section", () => {
+    const cut = full.slice(0, full.indexOf("@@swarmlab:begin ip-route@host") + 200);
+    const out = parseGatherOutput(cut);
+    expect(out.complete).toBe(false);
+    expect(out.problems.join("\n")).toMatch(/section ip-route@host .* has no end marker: output cut off/);
+    expect(out.problems.join("\n")).toMatch(/ended before its done marker/);
+    expect(out.sections["ip-route@host"]).toBeUndefined();
+    expect(out.sections["ip-addr@host"]).toBeDefined();
+  });
+
+  it("reports a section whose size does not match", () => {
+    const text = frame({ hostname: "docker0.local\n" }).replace("bytes=14", "bytes=40");
+    expect(parseGatherOutput(text).problems[0]).toMatch(/40 bytes announced, 14 received/);
+  });
+
+  it("keeps stray lines and stderr apart", () => {
+    const text = `Welcome to the lab\n${frame({ ss: { output: "", rc: 127, stderr: "bash: ss: command not found" } })}`;
+    const out = parseGatherOutput(text);
+    expect(out.stray).toEqual(["Welcome to the lab"]);
+    expect(out.sections["ss"]).toMatchObject({ rc: 127, output: "", stderr: "bash: ss: command not found" });
+  });
+
+  it("throws a ParseError when there is no section at all", () => {
+    expect(() => parseGatherOutput("sudo: a password is required\n", "gather script on docker0")).toThrow(ParseError);
+    expect(() => parseGatherOutput("", "gather script on docker0")).toThrow(/no @@swarmlab sections/);
+  });
+});
+
+describe("gather()", () => {
+  class FakeTransport implements Transport {
+    sessions = 0;
+    constructor(private readonly replies: Record<string, string | Error>) {}
+    async run(host: { name: string }, script: string, onStdout: (c: string) => void, onConnected: () => void) {
+      const r = this.replies[host.name]!;
+      if (r instanceof Error) throw r;
+      this.sessions++;
+      onConnected();
+      expect(script).toContain("@@swarmlab:begin");
+      for (let i = 0; i < r.length; i += 997) onStdout(r.slice(i, i + 997));
+      return { stdout: r, stderr: "", code: 0 };
+    }
+  }
+
+  it("gathers all hosts in parallel with one session each and reports progress", async () => {
+    const t = new FakeTransport({ docker0: liveLikeText("json", "docker0"), docker1: liveLikeText("json", "docker1") });
+    const events: ProgressEvent[] = [];
+    const g = await gather({ inventory: liveInventory(), transport: t, onProgress: (e) => events.push(e) });
+    expect(g.sshSessions).toBe(2);
+    expect(g.hosts.map((h) => [h.host, h.ok, Object.keys(h.framed!.sections).length])).toEqual([
+      ["docker0", true, 45],
+      ["docker1", true, 42],
+    ]);
+    const d0 = events.filter((e) => e.host === "docker0");
+    expect(d0[0]).toMatchObject({ phase: "connecting", address: "192.168.122.10" });
+    expect(d0[1]).toMatchObject({ phase: "connected" });
+    expect(d0.filter((e) => e.phase === "section")).toHaveLength(45);
+    expect(d0[d0.length - 1]).toMatchObject({ phase: "done", sections: 45 });
+  });
+
+  it("records a host that cannot be reached, or whose script did not run, without failing the others", async () => {
+    const t = new FakeTransport({ docker0: new Error("connect ECONNREFUSED 192.168.122.10:22"), docker1: "sudo: a password is required\n" });
+    const events: ProgressEvent[] = [];
+    const g = await gather({ inventory: liveInventory(), transport: t, onProgress: (e) => events.push(e) });
+    expect(g.hosts[0]).toMatchObject({ ok: false, error: "connect ECONNREFUSED 192.168.122.10:22" });
+    expect(g.hosts[1]).toMatchObject({ ok: false });
+    expect(g.hosts[1]!.error).toMatch(/produced no sections/);
+    expect(events.filter((e) => e.phase === "error").map((e) => e.host)).toEqual(["docker0", "docker1"]);
+  });
+
+  it("gatheredFromText marks a missing host", () => {
+    const g = gatheredFromText(liveInventory(), { docker0: liveLikeText("json", "docker0") });
+    expect(g.hosts[1]).toMatchObject({ ok: false, error: "no gathered output for this host" });
+  });
+});
+
+describe("gather() when a session breaks off", () => {
+  it("keeps the sections that arrived and says why the rest is missing", async () => {
+    const full = liveLikeText("json", "docker1");
+    const part = full.slice(0, full.indexOf("@@swarmlab:begin ss"));
+    const transport: Transport = {
+      sessions: 1,
+      async run(host, _s, onStdout, onConnected) {
+        onConnected();
+        if (host.name === "docker1") {
+          onStdout(part);
+          throw new Error("the gather script did not finish within 180s");
+        }
+        onStdout(liveLikeText("json", "docker0"));
+        return { stdout: liveLikeText("json", "docker0"), stderr: "", code: 0 };
+      },
+    };
+    const g = await gather({ inventory: liveInventory(), transport });
+    const d1 = g.hosts[1]!;
+    expect(d1.ok).toBe(true);
+    expect(d1.framed!.sections["netns-inodes"]).toBeDefined();
+    expect(d1.framed!.sections["ss"]).toBeUndefined();
+    expect(d1.framed!.problems).toContain("the session ended early: the gather script did not finish within 180s");
+  });
+
+  it("puts a time limit on every command of the script", () => {
+    const s = buildGatherScript({ service: "demoservice", overlay: "demonet", commandTimeout: 5 });
+    expect(s).toContain("timeout 5 \"$@\"");
+    expect(s).toMatch(/^docker\(\) \{$/m);
+  });
+});
