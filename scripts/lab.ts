@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     const cfg = spawnSync(pulumiBin(), ["config", "get", "swarmlab:verifyAfterUp", "--stack", stack], { cwd: ROOT, env, encoding: "utf8" });
     if (cfg.status === 0 && cfg.stdout.trim() === "false") return;
     process.stdout.write(`\nVerifying the new lab against the documented facts (npm run verify -- --stack ${stack}):\n`);
-    const verify = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "verify.ts"), "--stack", stack, "--summary"], { cwd: ROOT, stdio: "inherit" });
+    const verify = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "verify.ts"), "--stack", stack], { cwd: ROOT, stdio: "inherit" });
     process.exitCode = verify.status ?? 1;
   }
 }
