@@ -102,6 +102,14 @@ if [ -n "$want" ]; then
     *) fail "Docker $server is installed, but $want was requested; remove it or change swarmlab:dockerVersion" ;;
   esac
 fi
+# tcpdump lets verify watch VXLAN on the wire (PATH-4); the lab works without it.
+if ! command -v tcpdump >/dev/null 2>&1; then
+  . /etc/os-release
+  case "$ID" in
+    centos|rhel|rocky|almalinux) yum install -y -q tcpdump ;;
+    debian|ubuntu) apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tcpdump ;;
+  esac >&2 || echo "swarmlab: could not install tcpdump; verify will skip the capture check PATH-4" >&2
+fi
 echo "docker=$server"
 `;
 }
