@@ -1,9 +1,14 @@
 /**
  * npm run verify: check every documented fact of the lab on the live lab.
  *
- *   npx tsx scripts/verify.ts [--stack NAME | --inventory FILE] [--format text|json|junit]
- *                             [--only ID,...] [--output FILE]
+ *   npx tsx scripts/verify.ts [--stack NAME | --inventory FILE] [--format text|json|junit|html]
+ *                             [--only ID,...] [--output FILE] [--no-traffic]
  *                             [--save-raw DIR] [--replay DIR] [--ip-text] [--quiet]
+ *
+ * After the gather (one SSH session per host), the traffic checks PATH-1..4
+ * run in one more session on the manager (pings from its demoservice task, a
+ * capture on its underlay NIC; under 40 s). --no-traffic skips them, and so
+ * does an --only list without a PATH fact.
  *
  * Exit code: 0 when no fact fails, 1 when one does, 2 for usage or inventory errors.
  */
@@ -16,15 +21,20 @@ export { runVerify };
 export type { VerifyOptions, VerifyRun };
 
 const USAGE = `usage: verify [--stack NAME (default dev) | --inventory FILE] [--format ${formatNames().join("|")}]
-              [--only ID,...] [--output FILE] [--save-raw DIR] [--replay DIR] [--ip-text] [--quiet]
+              [--only ID,...] [--output FILE] [--no-traffic] [--save-raw DIR] [--replay DIR] [--ip-text] [--quiet]
 
   --stack NAME       read .swarmlab/NAME/inventory.json (default: dev)
   --inventory FILE   read this inventory instead
-  --format F         report format (default: text)
+  --format F         report format (default: text); html: one self-contained page,
+                     the facts table and a diagram of the lab as gathered
   --only IDS         check only these facts, e.g. --only VXLAN-1,OVL-2
+                     (the traffic checks run only when a PATH fact is among them)
   --output FILE      write the report to FILE (a one-line summary still goes to stderr)
-  --save-raw DIR     keep the gathered outputs in DIR (one file per host)
+  --no-traffic       do not run the traffic checks PATH-1..4 (reported as skipped)
+  --save-raw DIR     keep the gathered outputs in DIR (one file per host, traffic.json,
+                     the traffic script's output)
   --replay DIR       check outputs saved with --save-raw instead of connecting
+                     (PATH-1..4 come from its traffic.json; no traffic is sent)
   --ip-text          use iproute2's text output even where ip -j works
   --quiet            no progress on stderr
 `;
@@ -80,6 +90,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case "--ip-text":
         options.forceText = true;
         break;
+      case "--no-traffic":
+        options.traffic = false;
+        break;
       case "--quiet":
         quiet = true;
         break;
@@ -96,7 +109,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   return { options, quiet, help };
 }
 
-function progressPrinter(): (e: ProgressEvent) => void {
+/** Progress lines on stderr (also used by scripts/diagram.ts). */
+export function progressPrinter(): (e: ProgressEvent) => void {
   return (e) => {
     switch (e.phase) {
       case "connecting":
@@ -113,6 +127,9 @@ function progressPrinter(): (e: ProgressEvent) => void {
         break;
       case "error":
         process.stderr.write(`${e.host}: ERROR ${e.message}\n`);
+        break;
+      case "traffic":
+        process.stderr.write(`${e.host}: ${e.message}\n`);
         break;
     }
   };

@@ -224,8 +224,11 @@ pl_section() {
   printf '${MARK}end %s rc=%d\\n' "$pl_key" "$pl_rc"
   if [ -s "$pl_tmp/err" ]; then
     printf '${MARK}stderr %s\\n' "$pl_key"
-    head -c 2000 "$pl_tmp/err" | sed 's/^@@/@ @/'
-    if [ -n "$(tail -c 1 "$pl_tmp/err")" ]; then printf '\\n'; fi
+    # Cut to 2000 bytes first, then look at the cut text's last byte: a cut inside a line must
+    # still end with a newline, or the stderr-end marker would be glued to it.
+    head -c 2000 "$pl_tmp/err" | sed 's/^@@/@ @/' >"$pl_tmp/err2"
+    cat "$pl_tmp/err2"
+    if [ -n "$(tail -c 1 "$pl_tmp/err2")" ]; then printf '\\n'; fi
     printf '${MARK}stderr-end %s\\n' "$pl_key"
   fi
 }
@@ -348,7 +351,10 @@ export function parseTrafficOutput(stdout: string): TrafficRun {
       continue;
     }
     if (errKey !== undefined) {
-      if (line === `${MARK}stderr-end ${errKey}`) {
+      const endMark = `${MARK}stderr-end ${errKey}`;
+      // Older scripts could glue the marker to a stderr line cut at 2000 bytes: accept it at a line's end too.
+      if (line === endMark || line.endsWith(endMark)) {
+        if (line !== endMark) errBody.push(line.slice(0, -endMark.length));
         const s = sections[errKey];
         if (s) s.stderr = errBody.join("\n") + "\n";
         errKey = undefined;
@@ -451,10 +457,16 @@ function sectionOk(run: TrafficRun, key: string): Section | undefined {
   return s && s.rc === 0 ? s : undefined;
 }
 
+/** Quote command output in a finding without letting it run on (a misbehaving tool can print pages). */
+function clip(text: string, max = 240): string {
+  const t = text.replace(/\s+/g, " ").trim();
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}
+
 function why(run: TrafficRun, key: string): string {
   const s = run.sections[key];
   if (!s) return run.complete ? `step ${key} did not run` : `step ${key} is missing (the script's output was cut off)`;
-  const err = (s.stderr.trim() || s.stdout.trim()).split("\n").slice(-2).join(" / ");
+  const err = clip((s.stderr.trim() || s.stdout.trim()).split("\n").slice(-2).join(" / "));
   return `step ${key} failed (rc=${s.rc}${err ? `: ${err}` : ""})`;
 }
 
@@ -492,10 +504,10 @@ function pingResult(run: TrafficRun, key: string): { ping?: PingSummary; problem
   if (ping) return { ping };
   const text = `${s.stdout}\n${s.stderr}`;
   if (s.rc === 126 || s.rc === 127 || /executable file not found|ping: not found|no such file or directory/i.test(text)) {
-    return { skip: `the task image has no ping (${text.trim().split("\n").pop()})` };
+    return { skip: `the task image has no ping (${clip(text.trim().split("\n").pop() ?? "")})` };
   }
   if (s.rc === 124) return { problem: `ping did not finish in time (killed by timeout)` };
-  return { problem: `no ping summary in the output (rc=${s.rc}: ${text.trim().split("\n").slice(-2).join(" / ") || "no output"})` };
+  return { problem: `no ping summary in the output (rc=${s.rc}: ${clip(text.trim().split("\n").slice(-2).join(" / ")) || "no output"})` };
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -547,7 +559,7 @@ export function judgePath1(run: TrafficRun, plan: TrafficPlan): PathResult {
   seen.push(route.text);
   if (!route.ok) problems.push(`the echo requests did not leave through eth0`);
   const brMac = parseLinkMac(sectionOk(run, "br0")?.stdout ?? "");
-  const ovlNs = run.sections["overlay-ns"]?.stdout.trim() || `1-<${p.overlay} id>`;
+  const ovlNs = clip(run.sections["overlay-ns"]?.stdout.trim() ?? "", 120) || `1-<${p.overlay} id>`;
   const neigh = parseNeigh(run.sections["p1.neigh"]?.stdout ?? "", p.overlayGateway);
   if (!brMac) problems.push(`br0's MAC could not be read in ${ovlNs} (${why(run, "br0")})`);
   if (!neigh || !neigh.lladdr) {
@@ -657,10 +669,10 @@ export function judgePath4(run: TrafficRun, plan: TrafficPlan): PathResult {
   if (start.rc === 127 || /tcpdump is not installed/.test(start.stderr)) {
     return result("PATH-4", "skip", expected, "tcpdump is not installed on the host; install it in the guest image to check PATH-4");
   }
-  if (start.rc !== 0) return result("PATH-4", "fail", expected, `the capture did not start: ${(start.stderr.trim() || start.stdout.trim() || `rc=${start.rc}`).split("\n").slice(-2).join(" / ")}`);
-  const nic = run.sections["nic"]?.stdout.trim() || "?";
+  if (start.rc !== 0) return result("PATH-4", "fail", expected, `the capture did not start: ${clip((start.stderr.trim() || start.stdout.trim() || `rc=${start.rc}`).split("\n").slice(-2).join(" / "))}`);
+  const nic = clip(run.sections["nic"]?.stdout.trim() ?? "", 40) || "?";
   const data = run.sections["cap.pcap"];
-  const configured = run.sections["vxlanid"]?.stdout.trim();
+  const configured = clip(run.sections["vxlanid"]?.stdout.trim() ?? "", 80);
   const cfgText = configured ? `; docker network inspect ${p.overlay} gives vxlanid_list ${configured}` : "";
   if (!data || data.rc !== 0 || !data.stdout.trim()) {
     return result("PATH-4", "fail", expected, `no UDP/${p.vxlanPort} packets were captured on ${nic} (${data ? "empty capture" : why(run, "cap.pcap")})${cfgText}`);
@@ -706,12 +718,23 @@ export function judgeTraffic(run: TrafficRun, plan: TrafficPlan): Record<PathId,
   };
 }
 
-/** The results in the shape verify consumes (`Gathered.traffic`). */
+/**
+ * The results in the shape verify consumes (`Gathered.traffic`). Verify's
+ * reports give a skipped fact's reason from its explanation, so a skip's
+ * observed text (the reason) leads its explanation; details are kept.
+ */
 export function toTrafficEvidence(results: Record<PathId, PathResult>): TrafficEvidence {
   const ev: TrafficEvidence = {};
   for (const id of PATH_IDS) {
     const r = results[id];
-    ev[id] = { outcome: r.outcome, expected: r.expected, observed: r.observed, ...(r.explanation ? { explanation: r.explanation } : {}) };
+    const explanation = r.outcome === "skip" ? (r.explanation ? `${r.observed} (${r.explanation})` : r.observed) : r.explanation;
+    ev[id] = {
+      outcome: r.outcome,
+      expected: r.expected,
+      observed: r.observed,
+      ...(explanation ? { explanation } : {}),
+      ...(r.details && r.details.length ? { details: [...r.details] } : {}),
+    };
   }
   return ev;
 }
@@ -740,7 +763,7 @@ export async function runTrafficChecks(plan: TrafficPlan, runner: ScriptRunner):
   const run = parseTrafficOutput(out.stdout);
   if (!run.complete && Object.keys(run.sections).length === 0) {
     const judged = judgeTraffic(run, plan);
-    const why2 = out.stderr.trim().split("\n").slice(-3).join(" / ") || `exit code ${out.code}`;
+    const why2 = clip(out.stderr.trim().split("\n").slice(-3).join(" / ")) || `exit code ${out.code}`;
     for (const id of PATH_IDS) judged[id] = { ...judged[id], outcome: "skip", observed: `the traffic script produced no output: ${why2}` };
     return judged;
   }

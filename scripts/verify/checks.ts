@@ -6,7 +6,8 @@
  *   changed - it shows the documented "newer engines" difference instead
  *             (explained), and nothing else differs;
  *   fail    - something else differs: expected vs observed say what;
- *   skip    - not checked (traffic facts until traffic evidence is plugged in).
+ *   skip    - not checked (traffic facts when the traffic checks did not run,
+ *             or could not: the reason is the explanation).
  *
  * Expected values come from the inventory (hosts, addresses, overlay,
  * subnet, service, replicas), lab.ts (service command) and DOCUMENTED in
@@ -865,7 +866,7 @@ function trafficResult(ctx: CheckContext, f: Fact): FactResult {
   const t = ctx.model.traffic?.[f.id as TrafficFactId];
   if (!t) return result(f, "skip", f.documented, "not checked", [], "traffic checks not run");
   const explanation = t.explanation ?? (t.outcome === "changed" ? f.newerEngines : undefined);
-  return result(f, t.outcome, t.expected, t.observed, [], explanation);
+  return result(f, t.outcome, t.expected, t.observed, t.details ? [...t.details] : [], explanation);
 }
 
 /** Run one check per fact (all, or those in `only`), in FACTS order. Pure. */

@@ -42,7 +42,9 @@ export type ProgressEvent =
   | { host: string; phase: "connected" }
   | { host: string; phase: "section"; sections: number; key: string }
   | { host: string; phase: "done"; sections: number; seconds: number }
-  | { host: string; phase: "error"; message: string };
+  | { host: string; phase: "error"; message: string }
+  /** The traffic checks (PATH-1..4) on the manager: started, finished, skipped. */
+  | { host: string; phase: "traffic"; message: string };
 
 export interface RunResult {
   stdout: string;
@@ -50,9 +52,14 @@ export interface RunResult {
   code: number | null;
 }
 
+export interface RunOptions {
+  /** Abort the session (connecting or running): run() rejects with the signal's reason and closes the connection. */
+  signal?: AbortSignal;
+}
+
 /** How a script reaches a host. The default is SSH (node-ssh); tests plug in others. */
 export interface Transport {
-  run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void): Promise<RunResult>;
+  run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void, opts?: RunOptions): Promise<RunResult>;
   /** Sessions opened so far. */
   readonly sessions: number;
 }
@@ -66,6 +73,8 @@ export interface SshTransportOptions {
   useSudo?: boolean;
   /** Give up on a session after this long (default 180 s); what arrived until then is kept. */
   sessionTimeoutMs?: number;
+  /** What the script is, for the timeout message (default "the gather script"). */
+  scriptName?: string;
 }
 
 export class SshTransport implements Transport {
@@ -76,10 +85,20 @@ export class SshTransport implements Transport {
     return this.opened;
   }
 
-  async run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void): Promise<RunResult> {
+  async run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void, runOpts: RunOptions = {}): Promise<RunResult> {
     const ssh = new NodeSSH();
+    const signal = runOpts.signal;
+    let onAbort: (() => void) | undefined;
+    // Settles only when the caller aborts; raced against connecting and running.
+    const aborted = new Promise<never>((_, reject) => {
+      if (!signal) return;
+      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? "aborted")));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
     try {
-      await ssh.connect({
+      const connecting = ssh.connect({
         host: host.address,
         port: this.opts.port ?? 22,
         username: this.opts.user,
@@ -88,6 +107,16 @@ export class SshTransport implements Transport {
         // Lab VMs are created fresh with new host keys; there is no known_hosts to check against.
         hostVerifier: () => true,
       });
+      try {
+        await Promise.race([connecting, aborted]);
+      } catch (e) {
+        // Aborted while connecting: a connection that still comes up is closed at once.
+        connecting.then(
+          () => ssh.dispose(),
+          () => undefined,
+        );
+        throw e;
+      }
       this.opened++;
       onConnected();
       const sudo = this.opts.useSudo ?? this.opts.user !== "root";
@@ -99,15 +128,16 @@ export class SshTransport implements Transport {
       const ms = this.opts.sessionTimeoutMs ?? 180_000;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the gather script did not finish within ${ms / 1000}s`)), ms);
+        timer = setTimeout(() => reject(new Error(`${this.opts.scriptName ?? "the gather script"} did not finish within ${ms / 1000}s`)), ms);
       });
       try {
-        const res = await Promise.race([exec, timeout]);
+        const res = await Promise.race([exec, timeout, aborted]);
         return { stdout: res.stdout, stderr: res.stderr, code: res.code };
       } finally {
         clearTimeout(timer);
       }
     } finally {
+      if (signal && onAbort) signal.removeEventListener("abort", onAbort);
       ssh.dispose();
     }
   }

@@ -1,6 +1,9 @@
 /**
- * Report formats: text (terminal), json, junit. Other formats (an HTML page
- * with the lab diagram, later) plug in with registerFormat().
+ * Report formats: text (terminal), json, junit. Other formats plug in with
+ * registerFormat() (html.ts adds "html": the facts table and a diagram of the
+ * lab, one self-contained page). A format that needs asynchronous set-up
+ * (loading the WebAssembly Graphviz) registers a `prepare` step, which
+ * prepareFormat() runs before formatReport() is called.
  */
 import type { FactResult, Outcome } from "./checks";
 import type { LabModel } from "./model";
@@ -17,6 +20,8 @@ export interface Timings {
   gatherSeconds: number;
   modelSeconds: number;
   checkSeconds: number;
+  /** Wall-clock seconds of the traffic checks (PATH-1..4): one SSH session on the manager. 0 or absent when they did not run. */
+  trafficSeconds?: number;
   totalSeconds: number;
 }
 
@@ -71,7 +76,8 @@ export function formatText(report: VerifyReport, opts: FormatOptions = {}): stri
   const c = (o: Outcome, s: string): string => (opts.color ? `${COLOR[o]}${s}\x1b[0m` : s);
   const lines: string[] = [];
   const t = report.timings;
-  lines.push(`swarmlab verify: lab ${report.lab}, stack ${report.stack}; gathered ${report.hosts.length} hosts in ${t.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH sessions`);
+  const traffic = t.trafficSeconds ? `; traffic checks in ${t.trafficSeconds.toFixed(1)}s` : "";
+  lines.push(`swarmlab verify: lab ${report.lab}, stack ${report.stack}; gathered ${report.hosts.length} hosts in ${t.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH sessions${traffic}`);
   for (const h of report.hosts) {
     if (!h.reachable) lines.push(`  ${h.name} (${h.address}): NOT GATHERED: ${h.error ?? "unknown error"}`);
     for (const p of h.problems) lines.push(`  ${h.name}: ${p}`);
@@ -147,9 +153,23 @@ const formatters = new Map<string, Formatter>([
   ["junit", (r) => formatJunit(r)],
 ]);
 
+const preparers = new Map<string, () => Promise<void>>();
+
+export interface RegisterOptions {
+  /** Asynchronous set-up the formatter needs (run by prepareFormat, once or more; it should cache). */
+  prepare?: () => Promise<void>;
+}
+
 /** Add a report format (e.g. "html"); the CLI's --format accepts every registered name. */
-export function registerFormat(name: string, f: Formatter): void {
+export function registerFormat(name: string, f: Formatter, opts: RegisterOptions = {}): void {
   formatters.set(name, f);
+  if (opts.prepare) preparers.set(name, opts.prepare);
+  else preparers.delete(name);
+}
+
+/** Run the format's asynchronous set-up, if it has one (runVerify does this before formatReport). */
+export async function prepareFormat(name: string): Promise<void> {
+  await preparers.get(name)?.();
 }
 
 export function formatNames(): string[] {

@@ -1,4 +1,8 @@
-/** runVerify: gather -> model -> check -> report, for the CLI, `npm run up` and the e2e test. */
+/**
+ * runVerify: gather -> model -> traffic (PATH-1..4) -> check -> report, for
+ * the CLI, `npm run up` and the e2e test. gatherLab() is the shared first half
+ * (also used by scripts/diagram.ts).
+ */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FACT_IDS } from "../../labs/swarm-overlay/facts";
@@ -6,10 +10,12 @@ import { type LabDefinition, swarmOverlayLab } from "../../labs/swarm-overlay/la
 import { type FactResult, runChecks } from "./checks";
 import { UsageError } from "./errors";
 import { gather, type Gathered, loadRaw, type ProgressEvent, saveRaw, type Transport } from "./gather";
+import "./html";
 import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory";
 import { buildModel, type LabModel } from "./model";
-import { formatNames, formatReport, type HostStatus, summarize, type Summary, type Timings, type VerifyReport } from "./report";
+import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
 import type { TrafficEvidence } from "./traffic";
+import { runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, wantsTraffic } from "./traffic-run";
 
 export interface VerifyOptions {
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
@@ -37,8 +43,45 @@ export interface VerifyOptions {
   saveRawDir?: string;
   /** Use the text parsers even where `ip -j` works. */
   forceText?: boolean;
-  /** Traffic findings (PATH-1..4) from the traffic checks, when they ran. */
-  traffic?: TrafficEvidence;
+  /**
+   * The traffic checks PATH-1..4. Default (true): after the gather, one more
+   * session on the manager runs them (not on a replay, which uses the replay's
+   * traffic.json if it has one). false: skipped ("traffic checks disabled
+   * (--no-traffic)"). An object: findings made elsewhere, used as they are.
+   * They never run when `only` names no PATH fact.
+   */
+  traffic?: boolean | TrafficEvidence;
+  /** Bound of the whole traffic step, connecting included (default 35 s). */
+  trafficTimeoutMs?: number;
+}
+
+export interface GatherLabOptions {
+  stack?: string;
+  inventoryFile?: string;
+  inventory?: Inventory;
+  cwd?: string;
+  transport?: Transport;
+  onProgress?: (e: ProgressEvent) => void;
+  replayDir?: string;
+  forceText?: boolean;
+}
+
+export interface GatheredLab {
+  inventory: Inventory;
+  gathered: Gathered;
+  /** 0 when replaying. */
+  gatherSeconds: number;
+}
+
+/** Read the inventory and gather every host (or replay a --save-raw directory). Shared by verify and the diagram. */
+export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLab> {
+  const inventory =
+    opts.inventory ?? loadInventory(opts.inventoryFile ?? defaultInventoryPath(opts.stack ?? "dev", opts.cwd), { checkKeyFile: !opts.replayDir && !opts.transport });
+  const g0 = Date.now();
+  const gathered = opts.replayDir
+    ? loadRaw(opts.replayDir, inventory)
+    : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText });
+  return { inventory, gathered, gatherSeconds: opts.replayDir ? 0 : (Date.now() - g0) / 1000 };
 }
 
 export interface VerifyRun {
@@ -68,20 +111,43 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const t0 = Date.now();
   const only = validateOnly(opts.only);
   if (opts.format && !formatNames().includes(opts.format)) throw new UsageError(`unknown format "${opts.format}" (known: ${formatNames().join(", ")})`);
-  const inventory =
-    opts.inventory ?? loadInventory(opts.inventoryFile ?? defaultInventoryPath(opts.stack ?? "dev", opts.cwd), { checkKeyFile: !opts.replayDir && !opts.transport });
   const lab = opts.lab ?? swarmOverlayLab;
 
-  const g0 = Date.now();
-  const gathered = opts.replayDir
-    ? loadRaw(opts.replayDir, inventory)
-    : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText });
-  if (opts.traffic) gathered.traffic = { ...gathered.traffic, ...opts.traffic };
-  const gatherSeconds = opts.replayDir ? 0 : (Date.now() - g0) / 1000;
-  if (opts.saveRawDir) saveRaw(opts.saveRawDir, gathered);
+  const { inventory, gathered, gatherSeconds } = await gatherLab(opts);
+  let sshSessions = gathered.sshSessions;
 
   const m0 = Date.now();
   const model = buildModel(gathered, inventory);
+  const modelSeconds = (Date.now() - m0) / 1000;
+
+  // Traffic (PATH-1..4): needs the model (task container, peer task address, underlay NIC).
+  let trafficSeconds = 0;
+  let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
+  if (wantsTraffic(only)) {
+    let evidence: TrafficEvidence | undefined;
+    if (typeof opts.traffic === "object") evidence = { ...gathered.traffic, ...opts.traffic };
+    else if (opts.traffic === false) evidence = skippedTraffic(TRAFFIC_DISABLED);
+    else if (opts.replayDir) evidence = gathered.traffic ?? skippedTraffic(`traffic checks not run: replaying ${opts.replayDir}, which has no traffic.json`);
+    else {
+      const step = await runTrafficStep({ inventory, model, transport: opts.transport, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
+      evidence = step.evidence;
+      trafficSeconds = step.seconds;
+      sshSessions += step.sessions;
+      if (step.stdout !== undefined) trafficRaw = { host: step.host, stdout: step.stdout, ...(step.stderr ? { stderr: step.stderr } : {}), ...(step.plan ? { plan: step.plan } : {}) };
+    }
+    gathered.traffic = evidence;
+    model.traffic = evidence;
+  }
+  if (opts.saveRawDir) {
+    saveRaw(opts.saveRawDir, gathered);
+    if (trafficRaw) {
+      // The traffic script's own output and plan: `traffic-cli.ts judge` re-judges them.
+      fs.writeFileSync(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
+      if (trafficRaw.stderr) fs.writeFileSync(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);
+      if (trafficRaw.plan) fs.writeFileSync(path.join(opts.saveRawDir, "traffic-plan.json"), JSON.stringify(trafficRaw.plan, null, 2) + "\n");
+    }
+  }
+
   const c0 = Date.now();
   const results = runChecks({ model, lab, inventory }, { only });
   const c1 = Date.now();
@@ -94,8 +160,9 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const summary = summarize(results);
   const timings: Timings = {
     gatherSeconds,
-    modelSeconds: (c0 - m0) / 1000,
+    modelSeconds,
     checkSeconds: (c1 - c0) / 1000,
+    trafficSeconds,
     totalSeconds: (Date.now() - t0) / 1000,
   };
   const report: VerifyReport = {
@@ -105,12 +172,13 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
     results,
     summary,
     timings,
-    sshSessions: gathered.sshSessions,
+    sshSessions,
     hosts,
     model,
   };
-  const run: VerifyRun = { results, summary, exitCode: summary.fail > 0 ? 1 : 0, timings, sshSessions: gathered.sshSessions, report, inventory, gathered, model };
+  const run: VerifyRun = { results, summary, exitCode: summary.fail > 0 ? 1 : 0, timings, sshSessions, report, inventory, gathered, model };
   if (opts.format) {
+    await prepareFormat(opts.format);
     run.rendered = formatReport(report, opts.format, { color: opts.color });
     if (opts.output) {
       fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });

@@ -1,8 +1,9 @@
 /**
- * The plug for traffic checks (PATH-1..4). Another part of the project runs
- * the pings and captures; it hands its findings to verify as a
- * TrafficEvidence (in `Gathered.traffic`, or `traffic.json` next to saved raw
- * output). Without evidence, the PATH facts are reported as skipped.
+ * The plug for traffic checks (PATH-1..4). scripts/plumbing/traffic.ts runs
+ * the pings and captures (runVerify starts it through traffic-run.ts, one SSH
+ * session on the manager); its findings reach the checks as a TrafficEvidence
+ * (in `Gathered.traffic`, or `traffic.json` next to saved raw output).
+ * Without evidence, the PATH facts are reported as skipped.
  */
 
 export type TrafficFactId = "PATH-1" | "PATH-2" | "PATH-3" | "PATH-4";
@@ -13,7 +14,10 @@ export interface TrafficResult {
   expected: string;
   /** What was seen (e.g. "4/4 replies; ARP reply from 1a:30:c5:15:42:54 on eth0"). */
   observed: string;
+  /** For a skip: why. Otherwise a note on how the check differs from the seed, if it does. */
   explanation?: string;
+  /** Supporting lines (decoded packets, counters), shown by the detailed formats. */
+  details?: string[];
 }
 
 export type TrafficEvidence = Partial<Record<TrafficFactId, TrafficResult>>;

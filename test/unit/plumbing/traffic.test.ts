@@ -198,7 +198,8 @@ describe("judging real outputs recorded on the netns emulation", () => {
     expect(seen).toBe(buildTrafficScript(EMU_PLAN));
     expect(Object.values(r).map((x) => x.outcome)).toEqual(["pass", "pass", "pass", "pass"]);
     const ev = toTrafficEvidence(r);
-    expect(ev["PATH-4"]).toEqual({ outcome: "pass", expected: r["PATH-4"].expected, observed: r["PATH-4"].observed });
+    expect(ev["PATH-4"]).toEqual({ outcome: "pass", expected: r["PATH-4"].expected, observed: r["PATH-4"].observed, details: r["PATH-4"].details });
+    expect(ev["PATH-4"]?.details).toHaveLength(8);
     expect(ev["PATH-2"]?.explanation).toBeDefined();
   });
   it("a transport failure skips all four with the reason", async () => {
@@ -211,6 +212,10 @@ describe("judging real outputs recorded on the netns emulation", () => {
     }
     const r2 = await runTrafficChecks(EMU_PLAN, async () => ({ stdout: "", stderr: "sudo: a password is required\n", code: 1 }));
     for (const x of Object.values(r2)) expect(x.observed).toBe("the traffic script produced no output: sudo: a password is required");
+    // verify's reports give a skip's reason from its explanation
+    const ev = toTrafficEvidence(r2);
+    expect(ev["PATH-1"]?.explanation).toBe("the traffic script produced no output: sudo: a password is required");
+    expect(ev["PATH-2"]?.explanation).toMatch(/^the traffic script produced no output: sudo: a password is required \(the seed pings 8\.8\.8\.8/);
   });
 });
 
@@ -389,5 +394,36 @@ describe("judging synthetic outputs", () => {
     expect(r["PATH-3"].observed).toMatch(/counters: step p3\.after is missing \(the script's output was cut off\)/);
     expect(r["PATH-4"].outcome).toBe("fail");
     expect(r["PATH-4"].observed).toMatch(/step cap\.pcap is missing/);
+  });
+});
+
+describe("the script's framing survives a long stderr line", () => {
+  it("a stderr cut at 2000 bytes inside a line still ends before its stderr-end marker", () => {
+    // A docker stand-in that fails with one 2500-byte line on stderr: the cut at 2000 bytes falls
+    // inside the line, while the full stderr ends with a newline.
+    // The plan has no peer task, so nothing but `docker` and read-only `ip`/`cat` is ever run.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumb-frame-"));
+    try {
+      fs.writeFileSync(path.join(dir, "docker"), `#!/bin/bash\nprintf 'x%.0s' $(seq 1 2500) >&2\necho >&2\nexit 1\n`, { mode: 0o755 });
+      const { peerTaskAddress: _, ...plan } = LAB_PLAN;
+      const stdout = execFileSync("bash", ["-s"], { input: buildTrafficScript(plan), env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8", timeout: 30_000 });
+      const run = parseTrafficOutput(stdout);
+      expect(run.complete).toBe(true);
+      expect(run.sections["container"]!.rc).toBe(1);
+      expect(run.sections["container"]!.stderr).toBe(`${"x".repeat(2000)}\n`);
+      for (const key of ["sandbox", "overlay-ns", "vxlanid", "br0", "addr", "p1.before", "p1.ping", "p2.after"]) expect(run.sections[key], key).toBeDefined();
+      const r = judgeTraffic(run, plan);
+      expect(r["PATH-1"].outcome).toBe("skip");
+      expect(r["PATH-1"].observed).toMatch(/^no running task of demoservice could be found on this host \(step container failed \(rc=1: x+\.\.\.\)\); see WL-2$/);
+      expect(r["PATH-1"].observed.length).toBeLessThan(400);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("the parser also accepts a marker glued to the last stderr line (older scripts)", () => {
+    const run = parseTrafficOutput("@@plumbing:begin a\n@@plumbing:end a rc=1\n@@plumbing:stderr a\nxxxx@@plumbing:stderr-end a\n@@plumbing:begin b\nok\n@@plumbing:end b rc=0\n@@plumbing:done\n");
+    expect(run.sections["a"]).toEqual({ stdout: "", rc: 1, stderr: "xxxx\n" });
+    expect(run.sections["b"]).toEqual({ stdout: "ok\n", rc: 0, stderr: "" });
+    expect(run.complete).toBe(true);
   });
 });

@@ -1,0 +1,160 @@
+/**
+ * runVerify's traffic step: PATH-1..4 on the live lab.
+ *
+ * After the gather, the plan is filled in from the model (the manager's
+ * demoservice task container, the other host's task address on the overlay,
+ * the underlay NIC; scripts/plumbing/from-model.ts), then ONE extra session on
+ * the manager host runs the traffic script (scripts/plumbing/traffic.ts) as
+ * root (`sudo -n bash -s` unless the user is root). The whole step is bounded:
+ * after `timeoutMs` (default 35 s, connecting included) the session is
+ * aborted and whatever output arrived is judged. Nothing here throws: every
+ * problem ends as a skip (or a fail) of the PATH facts, with the reason.
+ */
+import { FACTS } from "../../labs/swarm-overlay/facts";
+import { trafficPlanFromModel } from "../plumbing/from-model";
+import { MARK, PATH_IDS, type PathResult, resolvePlan, runTrafficChecks, toTrafficEvidence, type TrafficPlan } from "../plumbing/traffic";
+import { type ProgressEvent, SshTransport, type Transport } from "./gather";
+import type { Inventory, InventoryHost } from "./inventory";
+import type { LabModel } from "./model";
+import type { TrafficEvidence, TrafficFactId } from "./traffic";
+
+export const TRAFFIC_FACT_IDS: readonly TrafficFactId[] = PATH_IDS;
+
+/** Default bound of the whole traffic step (connect + script), well under 40 s. */
+export const DEFAULT_TRAFFIC_TIMEOUT_MS = 35_000;
+
+/** Skip reasons verify reports when it does not run the traffic checks. */
+export const TRAFFIC_DISABLED = "traffic checks disabled (--no-traffic)";
+
+/** Do these `--only` IDs (none: all facts) include a traffic fact? */
+export function wantsTraffic(only: readonly string[] | undefined): boolean {
+  return !only || only.length === 0 || only.some((id) => (TRAFFIC_FACT_IDS as readonly string[]).includes(id));
+}
+
+/** PATH-1..4 all skipped with one reason (the reports show it as "why"). */
+export function skippedTraffic(reason: string): TrafficEvidence {
+  const ev: TrafficEvidence = {};
+  for (const id of TRAFFIC_FACT_IDS) {
+    const fact = FACTS.find((f) => f.id === id);
+    ev[id] = { outcome: "skip", expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
+  }
+  return ev;
+}
+
+/** The host the traffic checks run on: the (first) manager, docker0 in the lab. */
+export function trafficHost(inventory: Inventory): InventoryHost {
+  return inventory.hosts.find((h) => h.role === "manager") ?? inventory.hosts[0]!;
+}
+
+export interface TrafficStepOptions {
+  inventory: Inventory;
+  model: LabModel;
+  /** How to reach the host (default: SSH with the inventory's user and key). */
+  transport?: Transport;
+  /** Bound of the whole step, connecting included (default 35 s). */
+  timeoutMs?: number;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface TrafficStepResult {
+  evidence: TrafficEvidence;
+  /** The host probed from. */
+  host: string;
+  /** The plan the script was built from (absent when none could be made). */
+  plan?: TrafficPlan;
+  /** Raw output of the traffic script, when it ran (what --save-raw keeps). */
+  stdout?: string;
+  stderr?: string;
+  /** Wall-clock seconds of the step. */
+  seconds: number;
+  /** SSH sessions the step opened (0 or 1). */
+  sessions: number;
+  /** The step hit its time bound. */
+  timedOut: boolean;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Run the traffic checks on the live lab. Never throws. */
+export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStepResult> {
+  const t0 = Date.now();
+  const host = trafficHost(o.inventory);
+  const progress = o.onProgress ?? (() => undefined);
+  const done = (evidence: TrafficEvidence, extra: Partial<TrafficStepResult> = {}): TrafficStepResult => ({
+    evidence,
+    host: host.name,
+    seconds: (Date.now() - t0) / 1000,
+    sessions: 0,
+    timedOut: false,
+    ...extra,
+  });
+  const skip = (reason: string): TrafficStepResult => {
+    progress({ host: host.name, phase: "traffic", message: `traffic checks skipped: ${reason}` });
+    return done(skippedTraffic(reason));
+  };
+
+  const hostModel = o.model.hosts.find((h) => h.name === host.name);
+  if (!hostModel || !hostModel.reachable) return skip(`traffic checks not run: ${host.name} could not be gathered (${hostModel?.error ?? "no output"})`);
+  let plan: TrafficPlan;
+  try {
+    plan = trafficPlanFromModel(o.inventory, o.model, { from: host.name }).plan;
+    resolvePlan(plan);
+  } catch (e) {
+    return skip(`traffic checks not run: ${message(e)}`);
+  }
+
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TRAFFIC_TIMEOUT_MS;
+  const transport =
+    o.transport ??
+    new SshTransport({ user: o.inventory.user, sshKeyFile: o.inventory.sshKeyFile, readyTimeoutMs: Math.min(10_000, timeoutMs), sessionTimeoutMs: timeoutMs, scriptName: "the traffic script" });
+  const before = transport.sessions;
+  const controller = new AbortController();
+  const bound = `the traffic checks did not finish within ${timeoutMs / 1000}s`;
+  const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(new Error(bound)), { once: true }));
+  aborted.catch(() => undefined);
+  const timer = setTimeout(() => controller.abort(new Error(bound)), timeoutMs);
+  let stdout: string | undefined;
+  let stderr: string | undefined;
+  let cut: string | undefined;
+  progress({ host: host.name, phase: "traffic", message: `running the traffic checks PATH-1..4 (one session, at most ${timeoutMs / 1000}s)` });
+  let results: Record<TrafficFactId, PathResult>;
+  try {
+    results = await runTrafficChecks(plan, async (script) => {
+      let received = "";
+      try {
+        // The race bounds transports that do not honour the signal, too.
+        const res = await Promise.race([transport.run(host, script, (c) => (received += c), () => undefined, { signal: controller.signal }), aborted]);
+        stdout = res.stdout;
+        stderr = res.stderr;
+        return res;
+      } catch (e) {
+        // Keep what arrived before the session broke: those steps are judged; the rest are reported missing.
+        if (received.includes(`${MARK}begin `)) {
+          cut = message(e);
+          stdout = received;
+          stderr = cut;
+          return { stdout: received, stderr: cut, code: null };
+        }
+        throw e;
+      }
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (cut) {
+    for (const id of TRAFFIC_FACT_IDS) {
+      const r = results[id];
+      if (r.outcome !== "pass") r.observed = `${r.observed} (the traffic session was cut short: ${cut})`;
+    }
+  }
+  const evidence = toTrafficEvidence(results);
+  const sessions = Math.max(0, transport.sessions - before);
+  const seconds = (Date.now() - t0) / 1000;
+  progress({ host: host.name, phase: "traffic", message: `traffic checks done in ${seconds.toFixed(1)}s: ${TRAFFIC_FACT_IDS.map((id) => `${id} ${evidence[id]?.outcome ?? "?"}`).join(", ")}` });
+  const extra: Partial<TrafficStepResult> = { plan, sessions, timedOut: controller.signal.aborted };
+  if (stdout !== undefined) extra.stdout = stdout;
+  if (stderr !== undefined) extra.stderr = stderr;
+  return done(evidence, extra);
+}
