@@ -14,6 +14,9 @@ import { NodeSSH } from "node-ssh";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyRecorded, ExecutingMocks, RecordedResource, runProgram, loadDynamicProvider } from "../harness/executing-mocks";
 import { ensureTestImage } from "../harness/image";
+import { runVerify, VerifyRun } from "../../scripts/verify/run";
+import { renderLabDiagram } from "../../scripts/diagram";
+import { vethId } from "../../scripts/plumbing/diagram";
 
 const ROOT = path.resolve(__dirname, "../..");
 const URI = "qemu:///system";
@@ -21,6 +24,8 @@ const STACK = "e2e";
 const PREFIX = `swarmlab-${STACK}`;
 const BYSTANDER = "swarmlab-bystander";
 const NETNS = process.env.SWARMLAB_E2E_NETNS;
+/** Reports, screenshots and raw gathers of the run, for people to look at (not committed). */
+const RESULTS = path.join(ROOT, "test-results");
 
 const virsh = (...args: string[]) => execFileSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" }).trim();
 const virshOk = (...args: string[]) => spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" }).status === 0;
@@ -41,6 +46,8 @@ let manager: NodeSSH | undefined;
 let worker: NodeSSH | undefined;
 let keyFile = "";
 const netnsBefore = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+
+const inventoryFile = () => path.join(stateRoot, ".swarmlab", STACK, "inventory.json");
 
 function labConfig(manifest: string): Record<string, string> {
   return {
@@ -236,6 +243,122 @@ describe("npm run up on a real hypervisor", () => {
     const changed = mocks.plan.filter((p) => p.changes);
     expect(mocks.plan.length).toBe(created.filter((r) => r.kind !== "component").length);
     expect(changed, JSON.stringify(changed)).toEqual([]);
+  });
+
+  let clean: VerifyRun | undefined;
+
+  it("verify: no documented fact fails on the new lab; the changed ones are the documented differences", async () => {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const t0 = Date.now();
+    clean = await runVerify({ inventoryFile: inventoryFile(), format: "text", saveRawDir: path.join(RESULTS, "gather-clean") });
+    const seconds = (Date.now() - t0) / 1000;
+    log(`VERIFY: ${seconds.toFixed(1)} s, ${clean.sshSessions} SSH sessions, ${JSON.stringify(clean.summary)}`);
+    log(clean.rendered ?? "");
+    fs.writeFileSync(path.join(RESULTS, "verify.txt"), clean.rendered ?? "");
+    const failed = clean.results.filter((r) => r.outcome === "fail");
+    expect(failed.map((r) => `${r.id}: expected ${r.expected}; observed ${r.observed}`)).toEqual([]);
+    for (const r of clean.results.filter((x) => x.outcome === "changed")) {
+      expect(r.explanation, `${r.id} is "changed" without the documented explanation`).toBeTruthy();
+    }
+    // The traffic checks ran and passed (PATH-4 decodes VNI 4097 from the wire).
+    expect(clean.results.filter((r) => r.id.startsWith("PATH-")).map((r) => `${r.id} ${r.outcome}`)).toEqual([
+      "PATH-1 pass",
+      "PATH-2 pass",
+      "PATH-3 pass",
+      "PATH-4 pass",
+    ]);
+    expect(clean.sshSessions).toBe(3);
+    expect(seconds).toBeLessThan(30);
+  });
+
+  it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
+    const d = await renderLabDiagram({ inventoryFile: inventoryFile(), output: path.join(RESULTS, "lab.svg") });
+    for (const h of d.model.hosts) {
+      for (const ns of h.namespaces) expect(d.svg, `${h.name}/${ns.id}`).toContain(ns.id);
+    }
+    expect(d.model.vethPairs.length).toBeGreaterThanOrEqual(6);
+    for (const p of d.model.vethPairs) {
+      const a = { host: p.a.host, namespace: p.a.namespace, iface: p.a.ifname };
+      const b = { host: p.b.host, namespace: p.b.namespace, iface: p.b.ifname };
+      const ids = [vethId({ a, b }), vethId({ a: b, b: a })];
+      expect(ids.some((id) => d.svg.includes(`id="${id}"`)), `veth pair ${ids[0]}`).toBe(true);
+    }
+    expect(d.svg).toMatch(/VNI 4097/);
+    const html = path.join(RESULTS, "verify.html");
+    const run = await runVerify({ inventoryFile: inventoryFile(), format: "html", output: html, traffic: false });
+    expect(run.rendered).toContain("<svg");
+    const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
+    if (!chromium) {
+      log("no chromium here: the HTML report was not screenshotted");
+      return;
+    }
+    const png = path.join(RESULTS, "verify.png");
+    const shot = spawnSync(
+      chromium,
+      ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-chromium-"))}`, `--screenshot=${png}`, "--window-size=1600,2400", `file://${html}`],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    expect(fs.existsSync(png), shot.stderr).toBe(true);
+    expect(fs.statSync(png).size).toBeGreaterThan(20_000);
+    log(`HTML report screenshot: ${png}`);
+  });
+
+  it("verify fails PATH-3 and PATH-4 when the VXLAN path is cut on docker1", async () => {
+    const vx = "for n in /var/run/docker/netns/1-*; do sudo nsenter --net=$n ip -o link show type vxlan | awk -F': ' '{print $2}' | sed 's/@.*//' | while read d; do echo \"$n $d\"; done; done";
+    const devices = (await sh(worker!, vx)).split("\n").filter(Boolean);
+    expect(devices.length).toBeGreaterThan(0);
+    const setAll = (state: string) => Promise.all(devices.map((l) => { const [n, d] = l.split(" "); return sh(worker!, `sudo nsenter --net=${n} ip link set ${d} ${state}`); }));
+    await setAll("down");
+    try {
+      const cut = await runVerify({ inventoryFile: inventoryFile(), only: ["PATH-3", "PATH-4"] });
+      expect(cut.results.map((r) => `${r.id} ${r.outcome}`)).toEqual(["PATH-3 fail", "PATH-4 fail"]);
+    } finally {
+      await setAll("up");
+    }
+  });
+
+  const failing = async (only?: string[]) =>
+    (await runVerify({ inventoryFile: inventoryFile(), traffic: false, only })).results.filter((r) => r.outcome === "fail").map((r) => r.id).sort();
+
+  /** Waits until the service has `n` running tasks on the given nodes. */
+  async function converge(nodes: string[]): Promise<void> {
+    const want = [...nodes].sort().join(",");
+    for (let i = 0; i < 120; i++) {
+      const got = (await sh(manager!, "docker service ps demoservice --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'"))
+        .split("\n").filter((l) => / Running /.test(l)).map((l) => l.split(" ")[0]).sort().join(",");
+      if (got === want) {
+        await new Promise((r) => setTimeout(r, 3000));
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(`demoservice did not converge to ${want}`);
+  }
+
+  it("breaking the lab on purpose trips exactly the facts each break should", async () => {
+    // (a) one replica only
+    await sh(manager!, "docker service scale --detach demoservice=1");
+    await converge(["docker0.local"]).catch(() => converge(["docker1.local"]));
+    expect(await failing()).toEqual(["WL-2"]);
+    await sh(manager!, "docker service scale --detach demoservice=2");
+    await converge(["docker0.local", "docker1.local"]);
+
+    // (b) the worker drained
+    await sh(manager!, "docker node update --availability drain docker1.local");
+    await converge(["docker0.local", "docker0.local"]);
+    expect(await failing()).toEqual(["CL-2", "WL-2"]);
+    await sh(manager!, "docker node update --availability active docker1.local");
+    await sh(manager!, "docker service update --detach --force demoservice");
+    await converge(["docker0.local", "docker1.local"]);
+    expect(await failing(), "the lab is whole again").toEqual([]);
+
+    // (c) demonet recreated with another subnet
+    await sh(manager!, "docker service rm demoservice && sleep 5 && docker network rm demonet");
+    await sh(manager!, "docker network create -d overlay --subnet 192.168.201.0/24 demonet");
+    await sh(manager!, "docker service create --detach --no-resolve-image --replicas 2 --network demonet --name demoservice swarmlab/busybox-static:local sleep 50000");
+    await converge(["docker0.local", "docker1.local"]);
+    expect(await failing()).toEqual(["IPAM-1", "RT-1", "SB-1", "SB-2", "VXLAN-1", "WL-1"]);
   });
 
   it("notices, as pulumi refresh would, a domain deleted by hand; destroy then removes everything else", async () => {
