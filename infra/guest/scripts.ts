@@ -119,7 +119,9 @@ export function swarmInitScript(advertiseAddr: string): string {
   return `${HEADER}
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 if [ "$state" != active ]; then
-  docker swarm init --advertise-addr ${shq(advertiseAddr)} >&2
+  # Its output repeats the join token: keep it out of the logs.
+  docker swarm init --advertise-addr ${shq(advertiseAddr)} >/dev/null
+  echo "swarm initialised, advertising ${advertiseAddr}" >&2
 fi
 [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || fail "this node is in a swarm but is not a manager"
 docker swarm join-token -q worker

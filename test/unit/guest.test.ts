@@ -99,10 +99,17 @@ describe("guest scripts", () => {
   });
 
   it("swarm init is idempotent and prints only the token on stdout", () => {
-    const fresh = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "inactive", "info --format {{.Swarm.ControlAvailable}}": "true", "swarm join-token": "SWMTKN-1-abc\n" });
+    const fresh = fakeDocker({
+      "info --format {{.Swarm.LocalNodeState}}": "inactive",
+      "info --format {{.Swarm.ControlAvailable}}": "true",
+      "swarm join-token": "SWMTKN-1-abc\n",
+      // docker swarm init repeats the token in its advice text.
+      "swarm init": "To add a worker to this swarm, run:\n    docker swarm join --token SWMTKN-1-abc 192.168.122.10:2377\n",
+    });
     const r = run(scripts.init, fresh.dir);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe("SWMTKN-1-abc\n");
+    expect(r.stderr, "stderr is logged: it must not carry the token").not.toContain("SWMTKN");
     expect(fresh.calls()).toContain("swarm init --advertise-addr 192.168.122.10");
     const again = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "active", "info --format {{.Swarm.ControlAvailable}}": "true", "swarm join-token": "SWMTKN-1-abc\n" });
     expect(run(scripts.init, again.dir).status).toBe(0);
