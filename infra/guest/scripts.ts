@@ -22,12 +22,13 @@ export function asRoot(step: string, script: string): string {
   return `sudo -n bash -c "$(cat <<'SWARMLAB_SCRIPT'\n${script}\nSWARMLAB_SCRIPT\n)" ${shq("swarmlab-" + step)}`;
 }
 
-/** Waits for first-boot provisioning (cloud-init) to finish, then reports who the guest is. */
+/**
+ * Runs once the guest answers SSH as the lab user, which cloud-init's early (init) stage has
+ * created; its later stages do nothing the lab needs, so they are not waited for.
+ * Makes sure of the hostname and reports who the guest is.
+ */
 export function waitReadyScript(expectedHostname: string): string {
   return `${HEADER}
-if command -v cloud-init >/dev/null 2>&1; then
-  cloud-init status --wait >/dev/null 2>&1 || true
-fi
 actual=$(hostname)
 if [ "$actual" != ${shq(expectedHostname)} ]; then
   hostnamectl set-hostname ${shq(expectedHostname)} 2>/dev/null || hostname ${shq(expectedHostname)}
@@ -114,13 +115,21 @@ echo "docker=$server"
 `;
 }
 
+/**
+ * The address pool of `docker swarm init` that gives the ingress network the range the
+ * documented engine (17.03) used, 10.255.0.0/16 (ING-1, ING-2). Newer engines default to
+ * 10.0.0.0/24. Networks with an explicit subnet, like demonet, are not affected.
+ */
+export const DOCUMENTED_INGRESS_POOL = { pool: "10.255.0.0/16", maskLength: 16 };
+
 /** `docker swarm init` on the manager (CL-1); prints the worker join token on stdout. */
-export function swarmInitScript(advertiseAddr: string): string {
+export function swarmInitScript(advertiseAddr: string, pool = DOCUMENTED_INGRESS_POOL): string {
   return `${HEADER}
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 if [ "$state" != active ]; then
   # Its output repeats the join token: keep it out of the logs.
-  docker swarm init --advertise-addr ${shq(advertiseAddr)} >/dev/null
+  docker swarm init --advertise-addr ${shq(advertiseAddr)} \\
+    --default-addr-pool ${shq(pool.pool)} --default-addr-pool-mask-length ${pool.maskLength} >/dev/null
   echo "swarm initialised, advertising ${advertiseAddr}" >&2
 fi
 [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || fail "this node is in a swarm but is not a manager"

@@ -110,7 +110,8 @@ describe("guest scripts", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe("SWMTKN-1-abc\n");
     expect(r.stderr, "stderr is logged: it must not carry the token").not.toContain("SWMTKN");
-    expect(fresh.calls()).toContain("swarm init --advertise-addr 192.168.122.10");
+    // The documented engine gave ingress 10.255.0.0/16; newer ones need the pool to be asked for.
+    expect(fresh.calls()).toContain("swarm init --advertise-addr 192.168.122.10 --default-addr-pool 10.255.0.0/16 --default-addr-pool-mask-length 16");
     const again = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "active", "info --format {{.Swarm.ControlAvailable}}": "true", "swarm join-token": "SWMTKN-1-abc\n" });
     expect(run(scripts.init, again.dir).status).toBe(0);
     expect(again.calls().some((c) => c.startsWith("swarm init"))).toBe(false);
