@@ -8,6 +8,9 @@ const ROOT = path.resolve(__dirname, "../..");
 export async function ensureTestImage(log: (line: string) => void): Promise<string> {
   const fromEnv = process.env.SWARMLAB_TEST_IMAGE_MANIFEST;
   if (fromEnv) return fromEnv;
+  if (process.env.SWARMLAB_E2E_NETNS) {
+    throw new Error("the test image must be built outside the test namespace (it needs Debian's mirror): run through npm run test:e2e, which builds it first");
+  }
   const t0 = Date.now();
   const out: string[] = [];
   await new Promise<void>((resolve, reject) => {
