@@ -144,14 +144,50 @@ cleanup() {
   fi
   exit "$rc"
 }
+# The build runs as a background job (see the end) so that INT/TERM are handled at once
+# (bash defers traps while a foreground command runs): stop every process of the build
+# (descendants, and anything still chrooted into the rootfs), then clean up.
+descendants() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END {
+      changed = 1; keep[root] = 1
+      while (changed) {
+        changed = 0
+        for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 }
+      }
+      for (p in keep) if (p != root) print p
+    }'
+}
+chrooted_pids() {
+  local p r
+  for p in /proc/[0-9]*; do
+    r="$(readlink "$p/root" 2>/dev/null)" || continue
+    [[ "$r" == "$ROOT" ]] && echo "${p#/proc/}"
+  done
+  return 0
+}
+stop_build() {
+  [[ -n "${BUILD_PID:-}" ]] || return 0
+  local -a pids
+  mapfile -t pids < <({ echo "$BUILD_PID"; descendants "$BUILD_PID"; chrooted_pids; } | sort -u)
+  ((${#pids[@]})) || return 0
+  log "stopping the build (pids ${pids[*]})"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  sleep 2
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  wait "$BUILD_PID" 2>/dev/null || true
+  BUILD_PID=""
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_build; exit 130' INT
+trap 'stop_build; exit 143' TERM
 
 in_root() { LC_ALL=C DEBIAN_FRONTEND=noninteractive chroot "$ROOT" "$@"; }
 # shellcheck disable=SC2016 # dpkg-query's ${Version} is a dpkg format field, not a shell expansion
 pkg_version() { in_root dpkg-query -W -f '${Version}' "$1"; }
 
+build_image() {
 T0=$SECONDS
 
 # --- base system ------------------------------------------------------------
@@ -657,4 +693,11 @@ EOF
 rm -rf --one-file-system "$OUT_DIR"   # an incomplete leftover (no complete manifest)
 mv -T "$STAGE" "$OUT_DIR"
 log "built $OUT_DIR in $((SECONDS - T0)) s (disk file $FSIZE bytes, virtual $VSIZE bytes)"
+}
+
+build_image &
+BUILD_PID=$!
+wait "$BUILD_PID"
+BUILD_PID=""
+manifest_complete "$OUT_DIR" || die "build finished without a complete image in $OUT_DIR"
 echo "$OUT_DIR"
