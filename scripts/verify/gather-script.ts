@@ -4,7 +4,7 @@
  *
  *   @@swarmlab:begin <key>
  *   <stdout of the command, verbatim>
- *   @@swarmlab:end <key> rc=<exit code> bytes=<stdout size>
+ *   @@swarmlab:end <key> rc=<exit code> bytes=<stdout size>[ ms=<elapsed>]
  *   [@@swarmlab:stderr <key> ... @@swarmlab:stderr-end <key>]
  *
  * and finally `@@swarmlab:done sections=<n>`, so a command that failed, is
@@ -79,17 +79,21 @@ docker() {
 swl_section() {
   swl_key=$1
   shift
+  swl_t0=\${EPOCHREALTIME/./}
   if [ "$(type -t "$1")" = file ]; then
     swl_t "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
   else
     "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
   fi
   swl_rc=$?
+  # Elapsed milliseconds, where bash has EPOCHREALTIME (5.0+; not CentOS 7's 4.2).
+  swl_ms=""
+  if [ -n "$swl_t0" ]; then swl_ms=" ms=$(( (\${EPOCHREALTIME/./} - swl_t0) / 1000 ))"; fi
   swl_bytes=$(wc -c <"$swl_tmp/out" | tr -d ' ')
   printf '${MARK}begin %s\\n' "$swl_key"
   cat "$swl_tmp/out"
   if [ -s "$swl_tmp/out" ] && [ -n "$(tail -c 1 "$swl_tmp/out")" ]; then printf '\\n'; fi
-  printf '${MARK}end %s rc=%d bytes=%s\\n' "$swl_key" "$swl_rc" "$swl_bytes"
+  printf '${MARK}end %s rc=%d bytes=%s%s\\n' "$swl_key" "$swl_rc" "$swl_bytes" "$swl_ms"
   if [ -s "$swl_tmp/err" ]; then
     printf '${MARK}stderr %s\\n' "$swl_key"
     head -c 2000 "$swl_tmp/err" | sed 's/^@@/@ @/' >"$swl_tmp/err2"
@@ -215,6 +219,8 @@ export interface RawSection {
   /** stdout, verbatim. */
   output: string;
   stderr?: string;
+  /** How long the command took, in milliseconds (absent where the shell cannot tell). */
+  ms?: number;
 }
 
 export interface FramedOutput {
@@ -245,7 +251,7 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
       return;
     }
     if (cur) {
-      const em = /^@@swarmlab:end (\S+) rc=(-?\d+) bytes=(\d+)$/.exec(line);
+      const em = /^@@swarmlab:end (\S+) rc=(-?\d+) bytes=(\d+)(?: ms=(\d+))?$/.exec(line);
       if (em && em[1] === cur.key) {
         const output = cur.body.length ? `${cur.body.join("\n")}\n` : "";
         const bytes = Number(em[3]);
@@ -254,7 +260,9 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
           out.problems.push(`section ${cur.key}: ${bytes} bytes announced, ${got} received (output corrupted?)`);
         }
         if (out.sections[cur.key]) out.problems.push(`section ${cur.key} appears twice`);
-        out.sections[cur.key] = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
+        const section: RawSection = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
+        if (em[4] !== undefined) section.ms = Number(em[4]);
+        out.sections[cur.key] = section;
         cur = undefined;
         return;
       }

@@ -84,6 +84,19 @@ esac
     expect(out.sections["meta"]!.output).toMatch(/^is_manager=1$/m);
     expect(out.sections["netns-ls"]).toMatchObject({ rc: 0, output: "" });
     expect(parseIpLinks(out.sections["ip-link@host"]!.output, "ip link").some((l) => l.name === "lo")).toBe(true);
+    // bash 5 (here) times every command; the figure is whole milliseconds.
+    for (const s of Object.values(out.sections)) expect(Number.isInteger(s.ms), s.key).toBe(true);
+  });
+
+  it("times a slow command", () => {
+    fs.writeFileSync(path.join(dir, "bin", "systemd-detect-virt"), "#!/bin/sh\nsleep 0.3\necho kvm\n", { mode: 0o755 });
+    try {
+      const virt = parseGatherOutput(run()).sections["virt"]!;
+      expect(virt.ms).toBeGreaterThanOrEqual(300);
+      expect(virt.ms).toBeLessThan(5000);
+    } finally {
+      fs.writeFileSync(path.join(dir, "bin", "systemd-detect-virt"), "#!/bin/sh\necho kvm\n", { mode: 0o755 });
+    }
   });
 
   it("does not let a command eat the script from stdin, and keeps outputs that lack a final newline", () => {
@@ -124,6 +137,14 @@ describe("parseGatherOutput", () => {
     expect(out.problems.join("\n")).toMatch(/ended before its done marker/);
     expect(out.sections["ip-route@host"]).toBeUndefined();
     expect(out.sections["ip-addr@host"]).toBeDefined();
+  });
+
+  it("reads the elapsed time where the script gives it, and does without it (bash 4.2)", () => {
+    const text = frame({ hostname: "docker0.local\n", kernel: "6.1.0\n" }).replace(/(end hostname rc=0 bytes=14)/, "$1 ms=1234");
+    const out = parseGatherOutput(text);
+    expect(out.problems).toEqual([]);
+    expect(out.sections["hostname"]).toMatchObject({ output: "docker0.local\n", ms: 1234 });
+    expect(out.sections["kernel"]!.ms).toBeUndefined();
   });
 
   it("reports a section whose size does not match", () => {
