@@ -140,9 +140,10 @@ export const DOCUMENTED_VNI = 4097;
 /**
  * The PATH-1..4 plan for probing from `from` (default: the first inventory
  * host, docker0) towards `to` (default: the next host), filled in from the
- * gathered model: the local task's container, the other task's overlay
- * address, the underlay NIC. Whatever the model lacks is left out, and the
- * traffic script finds it itself or the facts concerned are skipped.
+ * gathered model: the local task's container and namespace, the overlay's
+ * namespace and vxlan ids, the other task's overlay address, the underlay
+ * NIC. Whatever the model lacks is left out, and the traffic script finds it
+ * itself or the facts concerned are skipped.
  */
 export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { from?: string; to?: string; vni?: number } = {}): { host: string; plan: TrafficPlan } {
   const from = inv.hosts.find((h) => h.name === (opts.from ?? inv.hosts[0]!.name));
@@ -163,7 +164,14 @@ export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { fr
     vni: opts.vni ?? DOCUMENTED_VNI,
   };
   const mine = taskNs(from.name);
-  if (mine?.task?.containerId) plan.container = mine.task.containerId;
+  if (mine?.task?.containerId) {
+    plan.container = mine.task.containerId;
+    if (mine.id !== "host") plan.sandbox = mine.id;
+  }
+  const ovl = hostModel(from.name)?.namespaces.find((n) => n.kind === "overlay" && n.network?.name === inv.workload.overlay);
+  if (ovl) plan.overlayNamespace = ovl.id;
+  const vxlanIds = hostModel(from.name)?.networks?.find((n) => n.name === inv.workload.overlay)?.options["com.docker.network.driver.overlay.vxlanid_list"];
+  if (vxlanIds !== undefined && /^[0-9,]*$/.test(vxlanIds)) plan.vxlanIdList = vxlanIds;
   const peer = taskNs(to.name);
   const peerAddr = peer?.interfaces
     .flatMap((i) => i.addresses)

@@ -64,6 +64,16 @@ export interface TrafficPlan {
   service: string;
   /** Task container (id or name). When absent, the script picks the first running task of `service` on the host. */
   container?: string;
+  /**
+   * The task's network namespace (its name under netnsDir), when the gather already knows it.
+   * The script then asks docker neither for the task's SandboxKey nor for the overlay's
+   * namespace and vxlan ids: each docker CLI call costs 1-2 s on an emulated CPU.
+   */
+  sandbox?: string;
+  /** The overlay's namespace (`1-<id prefix>`, name under netnsDir), when known. */
+  overlayNamespace?: string;
+  /** What `docker network inspect` gave as the overlay's vxlanid_list, when known. */
+  vxlanIdList?: string;
   /** Overlay network name (e.g. "demonet"); its namespace is `1-<first 10 chars of its ID>`. */
   overlay: string;
   overlaySubnet: string;
@@ -95,8 +105,11 @@ export class TrafficPlanError extends Error {
 
 export const MARK = "@@plumbing:";
 
-interface Resolved extends Required<Omit<TrafficPlan, "container" | "peerTaskAddress" | "underlayNic">> {
+interface Resolved extends Required<Omit<TrafficPlan, "container" | "peerTaskAddress" | "underlayNic" | "sandbox" | "overlayNamespace" | "vxlanIdList">> {
   container?: string;
+  sandbox?: string;
+  overlayNamespace?: string;
+  vxlanIdList?: string;
   peerTaskAddress?: string;
   underlayNic?: string;
 }
@@ -120,6 +133,10 @@ export function resolvePlan(plan: TrafficPlan): Resolved {
   if (!safe.test(plan.service)) throw new TrafficPlanError(`service ${JSON.stringify(plan.service)} is not a docker service name`);
   if (!safe.test(plan.overlay)) throw new TrafficPlanError(`overlay ${JSON.stringify(plan.overlay)} is not a docker network name`);
   if (plan.container !== undefined && !safe.test(plan.container)) throw new TrafficPlanError(`container ${JSON.stringify(plan.container)} is not a container id or name`);
+  for (const [name, v] of [["sandbox", plan.sandbox], ["overlayNamespace", plan.overlayNamespace]] as const) {
+    if (v !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v)) throw new TrafficPlanError(`${name} ${JSON.stringify(v)} is not a namespace name under the netns directory`);
+  }
+  if (plan.vxlanIdList !== undefined && !/^[0-9,]*$/.test(plan.vxlanIdList)) throw new TrafficPlanError(`vxlanIdList ${JSON.stringify(plan.vxlanIdList)} is not a comma-separated list of numbers`);
   if (plan.underlayNic !== undefined && !/^[A-Za-z0-9_.:-]{1,15}$/.test(plan.underlayNic)) throw new TrafficPlanError(`underlayNic ${JSON.stringify(plan.underlayNic)} is not an interface name`);
   const netnsDir = plan.netnsDir ?? "/var/run/docker/netns";
   if (!/^\/[A-Za-z0-9_.\/-]+$/.test(netnsDir)) throw new TrafficPlanError(`netnsDir ${JSON.stringify(netnsDir)} is not an absolute path`);
@@ -169,6 +186,9 @@ export function resolvePlan(plan: TrafficPlan): Resolved {
     netnsDir,
   };
   if (plan.container !== undefined) r.container = plan.container;
+  if (plan.sandbox !== undefined) r.sandbox = plan.sandbox;
+  if (plan.overlayNamespace !== undefined) r.overlayNamespace = plan.overlayNamespace;
+  if (plan.vxlanIdList !== undefined) r.vxlanIdList = plan.vxlanIdList;
   if (plan.peerTaskAddress !== undefined) r.peerTaskAddress = plan.peerTaskAddress;
   if (plan.underlayNic !== undefined) r.underlayNic = plan.underlayNic;
   return r;
@@ -190,6 +210,9 @@ PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PL_NETNS_DIR=${shq(p.netnsDir)}
 PL_SERVICE=${shq(p.service)}
 PL_CONTAINER=${shq(p.container ?? "")}
+PL_SANDBOX=${shq(p.sandbox ?? "")}
+PL_OVERLAY_NAMESPACE=${shq(p.overlayNamespace ?? "")}
+PL_VXLANID=${shq(p.vxlanIdList ?? "")}
 PL_OVERLAY=${shq(p.overlay)}
 PL_GATEWAY=${shq(p.overlayGateway)}
 PL_TARGET=${shq(p.pathTarget)}
@@ -213,41 +236,76 @@ trap pl_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # pl_section KEY CMD [ARGS...]: run CMD once, print its framed stdout (and stderr).
+# Bash builtins only around the command: starting a program costs ~65 ms on an emulated CPU.
 pl_section() {
   pl_key=$1
   shift
   "$@" >"$pl_tmp/out" 2>"$pl_tmp/err" </dev/null
   pl_rc=$?
-  printf '${MARK}begin %s\\n' "$pl_key"
-  sed 's/^@@/@ @/' "$pl_tmp/out"
-  if [ -s "$pl_tmp/out" ] && [ -n "$(tail -c 1 "$pl_tmp/out")" ]; then printf '\\n'; fi
+  pl_o=""
+  IFS= read -r -d '' pl_o <"$pl_tmp/out"
+  # A line of output must never pass for a marker.
+  pl_o=\${pl_o//$'\\n'@@/$'\\n'@ @}
+  [ "\${pl_o:0:2}" = "@@" ] && pl_o="@ @\${pl_o:2}"
+  printf '${MARK}begin %s\\n%s' "$pl_key" "$pl_o"
+  if [ -n "$pl_o" ] && [ "\${pl_o: -1}" != $'\\n' ]; then printf '\\n'; fi
   printf '${MARK}end %s rc=%d\\n' "$pl_key" "$pl_rc"
   if [ -s "$pl_tmp/err" ]; then
-    printf '${MARK}stderr %s\\n' "$pl_key"
+    pl_e=""
+    IFS= read -r -d '' pl_e <"$pl_tmp/err"
     # Cut to 2000 bytes first, then look at the cut text's last byte: a cut inside a line must
     # still end with a newline, or the stderr-end marker would be glued to it.
-    head -c 2000 "$pl_tmp/err" | sed 's/^@@/@ @/' >"$pl_tmp/err2"
-    cat "$pl_tmp/err2"
-    if [ -n "$(tail -c 1 "$pl_tmp/err2")" ]; then printf '\\n'; fi
+    pl_e=\${pl_e:0:2000}
+    pl_e=\${pl_e//$'\\n'@@/$'\\n'@ @}
+    [ "\${pl_e:0:2}" = "@@" ] && pl_e="@ @\${pl_e:2}"
+    printf '${MARK}stderr %s\\n%s' "$pl_key" "$pl_e"
+    if [ "\${pl_e: -1}" != $'\\n' ]; then printf '\\n'; fi
     printf '${MARK}stderr-end %s\\n' "$pl_key"
   fi
 }
 
-pl_tools() { for t in docker nsenter ip timeout base64 tcpdump; do printf '%s %s\\n' "$t" "$(command -v "$t" || echo -)"; done; }
+pl_tools() { for t in docker nsenter ip ping timeout base64 tcpdump; do printf '%s %s\\n' "$t" "$(command -v "$t" || echo -)"; done; }
 pl_container() {
+  # Known from the gather along with its sandbox: no need to ask docker again.
+  if [ -n "$PL_CONTAINER" ] && [ -n "$PL_SANDBOX" ]; then echo "$PL_CONTAINER"; return; fi
   if [ -n "$PL_CONTAINER" ]; then docker inspect --format '{{.Id}}' "$PL_CONTAINER"; return; fi
   c=$(docker ps -q --no-trunc --filter "label=com.docker.swarm.service.name=$PL_SERVICE" | head -n 1)
   [ -n "$c" ] || { echo "no running task of service $PL_SERVICE on this host" >&2; return 1; }
   echo "$c"
 }
-pl_sandbox() { [ -n "$PL_CID" ] || return 1; docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$PL_CID"; }
-pl_overlay_ns() { id=$(docker network inspect --format '{{.Id}}' "$PL_OVERLAY") || return 1; echo "$PL_NETNS_DIR/1-\${id:0:10}"; }
-pl_vxlanid() { docker network inspect --format '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}' "$PL_OVERLAY"; }
+pl_sandbox() {
+  if [ -n "$PL_SANDBOX" ]; then
+    [ -e "$PL_NETNS_DIR/$PL_SANDBOX" ] || { echo "the task's namespace $PL_NETNS_DIR/$PL_SANDBOX is gone" >&2; return 1; }
+    echo "$PL_NETNS_DIR/$PL_SANDBOX"; return
+  fi
+  [ -n "$PL_CID" ] || return 1; docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$PL_CID"
+}
+pl_overlay_ns() {
+  if [ -n "$PL_OVERLAY_NAMESPACE" ]; then echo "$PL_NETNS_DIR/$PL_OVERLAY_NAMESPACE"; return; fi
+  id=$(docker network inspect --format '{{.Id}}' "$PL_OVERLAY") || return 1; echo "$PL_NETNS_DIR/1-\${id:0:10}"
+}
+pl_vxlanid() {
+  if [ -n "$PL_VXLANID" ]; then echo "$PL_VXLANID"; return; fi
+  docker network inspect --format '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}' "$PL_OVERLAY"
+}
 pl_br0() { [ -n "$PL_OVL" ] || return 1; nsenter --net="$PL_OVL" ip -o link show br0; }
 pl_addr() { [ -n "$PL_SK" ] || return 1; nsenter --net="$PL_SK" ip -o -4 addr show; }
 pl_counters() { [ -n "$PL_SK" ] || return 1; nsenter --net="$PL_SK" cat /proc/net/dev; }
 pl_neigh() { [ -n "$PL_SK" ] || return 1; nsenter --net="$PL_SK" ip neigh show "$PL_GATEWAY"; }
-pl_ping() { [ -n "$PL_CID" ] || return 1; timeout ${pingBound} docker exec "$PL_CID" ping -c "$PL_COUNT" -W "$PL_WAIT" "$1"; }
+# The pings leave from the task's network namespace. With the host's own ping entered into
+# that namespace the packets take exactly the path a \`docker exec <task> ping\` takes, without
+# starting a process in the container (seconds each on an emulated CPU); docker exec remains
+# the way where the host has no ping.
+pl_ping() {
+  if [ -n "$PL_SK" ] && command -v ping >/dev/null 2>&1; then
+    echo "ping from the task's namespace $PL_SK" >&2
+    timeout ${pingBound} nsenter --net="$PL_SK" ping -n -c "$PL_COUNT" -i 0.2 -W "$PL_WAIT" "$1"
+    return
+  fi
+  [ -n "$PL_CID" ] || return 1
+  echo "ping inside task $PL_CID (docker exec)" >&2
+  timeout ${pingBound} docker exec "$PL_CID" ping -c "$PL_COUNT" -W "$PL_WAIT" "$1"
+}
 pl_nic() {
   if [ -n "$PL_NIC" ]; then echo "$PL_NIC"; return; fi
   ip -o -4 addr show | awk -v a="$PL_LOCAL" '{ split($4, x, "/"); if (x[1] == a) { print $2; exit } }' | grep . || { echo "no interface holds $PL_LOCAL" >&2; return 1; }
@@ -271,7 +329,7 @@ pl_capture_start() {
 pl_capture_stop() {
   [ -n "$PL_CAP_PID" ] || { echo "no capture running"; return 1; }
   # Without --immediate-mode packets can sit up to a second in the kernel's ring.
-  sleep 2
+  if [ -n "$pl_imm" ]; then sleep 0.5; else sleep 2; fi
   kill -INT "$PL_CAP_PID" 2>/dev/null
   wait "$PL_CAP_PID"
   PL_CAP_RC=$?

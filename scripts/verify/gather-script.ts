@@ -14,7 +14,7 @@
  */
 import { ParseError, splitLines } from "./errors";
 
-export const GATHER_SCRIPT_VERSION = 1;
+export const GATHER_SCRIPT_VERSION = 2;
 export const MARK = "@@swarmlab:";
 
 export interface GatherScriptOptions {
@@ -52,6 +52,7 @@ export function buildGatherScript(opts: GatherScriptOptions): string {
 # swarmlab verify: gather script v${GATHER_SCRIPT_VERSION} (generated; do not edit).
 # Prints each command's output once, framed by ${MARK}begin/end markers.
 export LC_ALL=C
+swl_start=\${EPOCHREALTIME/./}
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export PATH
 SWL_NETNS_DIR=${shellQuote(netnsDir)}
@@ -75,40 +76,44 @@ docker() {
   swl_t "$swl_docker" "$@"
 }
 
+# Starting a program costs tens of milliseconds on an emulated CPU (65 ms measured under
+# TCG), so the framing below uses bash builtins only: the one program a section starts is
+# the command it records.
+
 # swl_section KEY CMD [ARGS...]: run CMD once and print its framed stdout.
 swl_section() {
   swl_key=$1
   shift
   swl_t0=\${EPOCHREALTIME/./}
-  if [ "$(type -t "$1")" = file ]; then
-    swl_t "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
-  else
+  # Shell functions run as they are (they bound their own commands); programs get the time
+  # limit, except inside a namespace's shell (swl_namespace), which is bounded as a whole.
+  if declare -F "$1" >/dev/null || [ -n "$SWL_BOUNDED" ]; then
     "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
+  else
+    swl_t "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
   fi
   swl_rc=$?
   # Elapsed milliseconds, where bash has EPOCHREALTIME (5.0+; not CentOS 7's 4.2).
   swl_ms=""
   if [ -n "$swl_t0" ]; then swl_ms=" ms=$(( (\${EPOCHREALTIME/./} - swl_t0) / 1000 ))"; fi
-  swl_bytes=$(wc -c <"$swl_tmp/out" | tr -d ' ')
-  printf '${MARK}begin %s\\n' "$swl_key"
-  cat "$swl_tmp/out"
-  if [ -s "$swl_tmp/out" ] && [ -n "$(tail -c 1 "$swl_tmp/out")" ]; then printf '\\n'; fi
-  printf '${MARK}end %s rc=%d bytes=%s%s\\n' "$swl_key" "$swl_rc" "$swl_bytes" "$swl_ms"
+  # The whole output, trailing newlines included; with LC_ALL=C its length is its size in bytes.
+  swl_o=""
+  IFS= read -r -d '' swl_o <"$swl_tmp/out"
+  printf '${MARK}begin %s\\n%s' "$swl_key" "$swl_o"
+  if [ -n "$swl_o" ] && [ "\${swl_o: -1}" != $'\\n' ]; then printf '\\n'; fi
+  printf '${MARK}end %s rc=%d bytes=%d%s\\n' "$swl_key" "$swl_rc" "\${#swl_o}" "$swl_ms"
   if [ -s "$swl_tmp/err" ]; then
-    printf '${MARK}stderr %s\\n' "$swl_key"
-    head -c 2000 "$swl_tmp/err" | sed 's/^@@/@ @/' >"$swl_tmp/err2"
-    cat "$swl_tmp/err2"
-    if [ -n "$(tail -c 1 "$swl_tmp/err2")" ]; then printf '\\n'; fi
+    swl_e=""
+    IFS= read -r -d '' swl_e <"$swl_tmp/err"
+    swl_e=\${swl_e:0:2000}
+    # A line of stderr must never pass for a marker.
+    swl_e=\${swl_e//$'\\n'@@/$'\\n'@ @}
+    [ "\${swl_e:0:2}" = "@@" ] && swl_e="@ @\${swl_e:2}"
+    printf '${MARK}stderr %s\\n%s' "$swl_key" "$swl_e"
+    if [ "\${swl_e: -1}" != $'\\n' ]; then printf '\\n'; fi
     printf '${MARK}stderr-end %s\\n' "$swl_key"
   fi
   swl_count=$((swl_count + 1))
-}
-
-# swl_in NS CMD...: run CMD in docker namespace NS, or in the host namespace for @host.
-swl_in() {
-  swl_ns=$1
-  shift
-  if [ "$swl_ns" = "@host" ]; then swl_t "$@"; else swl_t nsenter --net="$SWL_NETNS_DIR/$swl_ns" "$@"; fi
 }
 
 swl_meta() {
@@ -117,31 +122,65 @@ swl_meta() {
   printf 'netns_dir=%s\\n' "$SWL_NETNS_DIR"
   printf 'service=%s\\n' "$SWL_SERVICE"
   printf 'overlay=%s\\n' "$SWL_OVERLAY"
-  printf 'uid=%s\\n' "$(id -u)"
+  printf 'uid=%s\\n' "$EUID"
   printf 'is_manager=%s\\n' "$SWL_IS_MANAGER"
-  printf 'date=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  TZ=UTC printf 'date=%(%Y-%m-%dT%H:%M:%SZ)T\\n' -1
 }
 
+# One stat for all of them: "<name> <inode>", the host's own as @host.
 swl_netns_inodes() {
-  printf '@host %s\\n' "$(stat -L -c %i /proc/self/ns/net)"
-  for swl_p in "$SWL_NETNS_DIR"/*; do
-    [ -e "$swl_p" ] || continue
-    printf '%s %s\\n' "\${swl_p##*/}" "$(stat -L -c %i "$swl_p")"
-  done
+  swl_t stat -L -c '%i %n' /proc/self/ns/net "$SWL_NETNS_DIR"/* 2>/dev/null >"$swl_tmp/inodes"
+  while read -r swl_i swl_n; do
+    if [ "$swl_n" = /proc/self/ns/net ]; then printf '@host %s\\n' "$swl_i"; else printf '%s %s\\n' "\${swl_n##*/}" "$swl_i"; fi
+  done <"$swl_tmp/inodes"
 }
 
+# The docker CLI is slow to start on an emulated CPU (1-2 s a call under TCG), so each
+# listing is asked for once and its IDs reused: network ls feeds network inspect, and ps
+# feeds inspect and the list of the service's tasks.
 swl_network_inspect() {
-  swl_ids=$(docker network ls -q --no-trunc) || return $?
+  [ -s "$swl_tmp/network-ls" ] || { echo "docker network ls gave nothing to inspect" >&2; return 1; }
+  swl_ids=$(awk 'NR > 1 { print $1 }' "$swl_tmp/network-ls")
   if [ -z "$swl_ids" ]; then echo '[]'; return 0; fi
   # shellcheck disable=SC2086
   docker network inspect $swl_ids
 }
 
 swl_container_inspect() {
-  swl_ids=$(docker ps -q --no-trunc) || return $?
+  [ -s "$swl_tmp/ps" ] || { echo "docker ps gave nothing to inspect" >&2; return 1; }
+  swl_ids=$(awk 'NR > 1 { print $1 }' "$swl_tmp/ps")
   if [ -z "$swl_ids" ]; then echo '[]'; return 0; fi
   # shellcheck disable=SC2086
   docker inspect $swl_ids
+}
+
+# The service's task containers are named <service>.<slot>.<task id> (last column of docker ps).
+swl_tasks() {
+  [ -s "$swl_tmp/ps" ] || return 0
+  awk -v p="$SWL_SERVICE." 'NR > 1 && index($NF, p) == 1 { print $1 }' "$swl_tmp/ps"
+}
+
+# swl_exec_ip CID: the task's own view (ip addr, then ip route) from ONE docker exec;
+# the two halves become the sections exec-ip-addr/CID and exec-ip-route/CID.
+swl_exec_ip() {
+  docker exec "$1" sh -c 'ip addr show; echo "@@swl-split rc=$?"; ip route show' >"$swl_tmp/exec" 2>"$swl_tmp/exec-err" </dev/null
+  swl_exec_rc=$?
+  if ! grep -q '^@@swl-split rc=' "$swl_tmp/exec"; then
+    # No sh in the image (or exec failed): one exec per command, as a person would type them.
+    docker exec "$1" ip addr show >"$swl_tmp/exec" 2>"$swl_tmp/exec-err" </dev/null
+    echo "@@swl-split rc=$?" >>"$swl_tmp/exec"
+    docker exec "$1" ip route show >>"$swl_tmp/exec" 2>>"$swl_tmp/exec-err" </dev/null
+    swl_exec_rc=$?
+  fi
+}
+swl_exec_part() {
+  cat "$swl_tmp/exec-err" >&2
+  if [ "$1" = addr ]; then
+    sed '/^@@swl-split rc=/,$d' "$swl_tmp/exec"
+    return "$(sed -n 's/^@@swl-split rc=\\([0-9]*\\)$/\\1/p' "$swl_tmp/exec")"
+  fi
+  sed '1,/^@@swl-split rc=/d' "$swl_tmp/exec"
+  return "$swl_exec_rc"
 }
 
 # ss -H (no header) is missing from older iproute2; the parser skips the header line then.
@@ -149,19 +188,44 @@ swl_ss() {
   swl_t ss -Hlntu 2>/dev/null || swl_t ss -lntu
 }
 
-swl_veths() {
-  swl_in "$1" ip -o link show type veth 2>/dev/null | sed -n 's/^[0-9][0-9]*: \\([^:@ ]*\\).*/\\1/p'
+# swl_namespace_body KEY-SUFFIX ETHTOOL: run inside the namespace (by swl_namespace): links
+# (with details), addresses and routes, and with ETHTOOL=1 the statistics of each veth.
+swl_namespace_body() {
+  SWL_BOUNDED=1
+  swl_count=0
+  # shellcheck disable=SC2086
+  swl_section "ip-link@$1" ip $SWL_J -d link show
+  # shellcheck disable=SC2086
+  swl_section "ip-addr@$1" ip $SWL_J addr show
+  # shellcheck disable=SC2086
+  swl_section "ip-route@$1" ip $SWL_J route show
+  if [ "$2" = 1 ]; then
+    ip -o link show type veth >"$swl_tmp/veths" 2>/dev/null
+    swl_re='^[0-9]+: ([^:@ ]+)'
+    while IFS= read -r swl_line; do
+      [[ $swl_line =~ $swl_re ]] || continue
+      swl_section "ethtool@$1/\${BASH_REMATCH[1]}" ethtool -S "\${BASH_REMATCH[1]}"
+    done <"$swl_tmp/veths"
+  fi
+  echo "$swl_count" >"$swl_tmp/count"
 }
 
-# swl_namespace KEY-SUFFIX NS: links (with details), addresses and routes of one namespace.
+# swl_namespace KEY-SUFFIX NS: one shell inside namespace NS (the host's for @host) prints
+# its sections; the time limit bounds that shell as a whole.
 swl_namespace() {
-  # shellcheck disable=SC2086
-  swl_section "ip-link@$1" swl_in "$2" ip $SWL_J -d link show
-  # shellcheck disable=SC2086
-  swl_section "ip-addr@$1" swl_in "$2" ip $SWL_J addr show
-  # shellcheck disable=SC2086
-  swl_section "ip-route@$1" swl_in "$2" ip $SWL_J route show
+  echo 0 >"$swl_tmp/count"
+  # The inner shell gets its arguments as $1, not from this one (SC2016 is the point here).
+  # shellcheck disable=SC2016
+  if [ "$2" = "@host" ]; then
+    swl_t bash -c 'swl_namespace_body "$1" 0' swl "$1"
+  else
+    swl_t nsenter --net="$SWL_NETNS_DIR/$2" bash -c 'swl_namespace_body "$1" 1' swl "$1"
+  fi
+  read -r swl_n <"$swl_tmp/count"
+  swl_count=$((swl_count + swl_n))
 }
+export -f swl_section swl_namespace_body
+export swl_tmp SWL_J
 
 # Which iproute2 are we on? Debian 12 prints JSON for -j, CentOS 7 rejects it.
 SWL_J=""
@@ -171,28 +235,30 @@ if [ "$SWL_FORCE_TEXT" != 1 ]; then
     \\[*) SWL_J="-j"; SWL_IP_JSON=1 ;;
   esac
 fi
+swl_section docker-info docker info --format '{{json .}}'
 SWL_IS_MANAGER=0
-if [ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null </dev/null)" = "true" ]; then SWL_IS_MANAGER=1; fi
+if grep -q '"ControlAvailable":true' "$swl_tmp/out"; then SWL_IS_MANAGER=1; fi
 
 swl_section meta swl_meta
 swl_section os-release cat /etc/os-release
 swl_section hostname cat /proc/sys/kernel/hostname
 swl_section virt systemd-detect-virt
 swl_section kernel uname -r
-swl_section docker-version docker version --format '{{json .}}'
-swl_section docker-info docker info --format '{{json .}}'
 if [ "$SWL_IS_MANAGER" = 1 ]; then
   swl_section docker-node-ls docker node ls
   swl_section docker-service-ps docker service ps "$SWL_SERVICE" --no-trunc
   swl_section docker-service-inspect docker service inspect "$SWL_SERVICE"
 fi
 swl_section docker-network-ls docker network ls --no-trunc
+cp "$swl_tmp/out" "$swl_tmp/network-ls"
 swl_section docker-network-inspect swl_network_inspect
 swl_section docker-ps docker ps --no-trunc
+cp "$swl_tmp/out" "$swl_tmp/ps"
 swl_section docker-inspect swl_container_inspect
-for swl_cid in $(docker ps -q --no-trunc --filter "label=com.docker.swarm.service.name=$SWL_SERVICE" 2>/dev/null </dev/null); do
-  swl_section "exec-ip-addr/$swl_cid" docker exec "$swl_cid" ip addr show
-  swl_section "exec-ip-route/$swl_cid" docker exec "$swl_cid" ip route show
+for swl_cid in $(swl_tasks); do
+  swl_exec_ip "$swl_cid"
+  swl_section "exec-ip-addr/$swl_cid" swl_exec_part addr
+  swl_section "exec-ip-route/$swl_cid" swl_exec_part route
 done
 swl_section netns-ls ls -1 "$SWL_NETNS_DIR"
 swl_section netns-inodes swl_netns_inodes
@@ -202,11 +268,10 @@ for swl_p in "$SWL_NETNS_DIR"/*; do
   [ -e "$swl_p" ] || continue
   swl_name=\${swl_p##*/}
   swl_namespace "netns/$swl_name" "$swl_name"
-  for swl_dev in $(swl_veths "$swl_name"); do
-    swl_section "ethtool@netns/$swl_name/$swl_dev" swl_in "$swl_name" ethtool -S "$swl_dev"
-  done
 done
-printf '${MARK}done sections=%d\\n' "$swl_count"
+swl_total=""
+if [ -n "$swl_start" ]; then swl_total=" ms=$(( (\${EPOCHREALTIME/./} - swl_start) / 1000 ))"; fi
+printf '${MARK}done sections=%d%s\\n' "$swl_count" "$swl_total"
 `;
 }
 
@@ -231,6 +296,8 @@ export interface FramedOutput {
   problems: string[];
   /** Lines printed outside any section (login banners, sudo chatter). */
   stray: string[];
+  /** How long the whole script ran, in milliseconds (where the shell can tell). */
+  ms?: number;
 }
 
 /** Split the script's stdout back into sections. Throws ParseError when no section is present at all. */
@@ -286,10 +353,11 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
       err = { key: sm[1]!, body: [] };
       return;
     }
-    const dm = /^@@swarmlab:done sections=(\d+)$/.exec(line);
+    const dm = /^@@swarmlab:done sections=(\d+)(?: ms=(\d+))?$/.exec(line);
     if (dm) {
       out.complete = true;
       declared = Number(dm[1]);
+      if (dm[2] !== undefined) out.ms = Number(dm[2]);
       return;
     }
     if (line.trim() !== "") out.stray.push(line);

@@ -340,8 +340,9 @@ function buildHost(invHost: Inventory["hosts"][number], gathered: Gathered["host
   // systemd-detect-virt exits 1 when it prints "none".
   host.virt = r.parse("virt", parseSingleWord, { okCodes: [0, 1] });
   host.kernel = r.parse("kernel", parseSingleWord);
-  host.dockerVersion = r.parse("docker-version", parseDockerVersion)?.server;
   host.info = r.parse("docker-info", parseDockerInfoJson);
+  // Gather scripts before v2 asked `docker version` too; docker info has the same server version.
+  host.dockerVersion = r.parse("docker-version", parseDockerVersion, { optional: true })?.server ?? (host.info?.serverVersion || undefined);
   host.nodes = r.parse("docker-node-ls", parseNodeLs, { optional: true });
   host.serviceTasks = r.parse("docker-service-ps", parseServicePs, { optional: true });
   const services = r.parse("docker-service-inspect", parseServiceInspect, { optional: true });

@@ -270,9 +270,14 @@ describe("npm run up on a real hypervisor", () => {
       "PATH-4 pass",
     ]);
     expect(clean.sshSessions).toBe(3);
-    // Under software emulation (TCG) every docker CLI call in the guests is slow; the issue's
-    // 30 s target is not met there (see the closing note). This bounds regressions.
-    expect(seconds).toBeLessThan(150);
+    // Where the time goes in the guests: the gather script times each command.
+    for (const h of clean.gathered.hosts) {
+      const slow = Object.values(h.framed?.sections ?? {}).filter((x) => x.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, 4);
+      log(`VERIFY ${h.host}: session ${h.seconds.toFixed(1)} s, script ${((h.framed?.ms ?? 0) / 1000).toFixed(1)} s; slowest: ${slow.map((x) => `${x.key} ${x.ms} ms`).join(", ")}`);
+    }
+    // Measured 24-30 s here under TCG with an idle machine (the issue's target is 30 s);
+    // the bound leaves room for a busy CI machine and catches a return of the old 80-90 s.
+    expect(seconds).toBeLessThan(45);
   });
 
   it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
@@ -349,6 +354,21 @@ describe("npm run up on a real hypervisor", () => {
     throw new Error(`demoservice did not converge to ${want}`);
   }
 
+  /**
+   * Waits until a node with no demoservice task has let go of demonet: Docker removes an
+   * overlay's namespace on a node some time after the last local task is removed (seen here:
+   * from at once to beyond the 10 s stop timeout). Verify must see the settled state.
+   */
+  async function demonetLeft(node: string): Promise<void> {
+    const ssh = node === "docker0.local" ? manager! : worker!;
+    const ns = `1-${(await sh(manager!, "docker network inspect --format '{{.Id}}' demonet")).slice(0, 10)}`;
+    for (let i = 0; i < 60; i++) {
+      if (!(await sh(ssh, "ls -1 /var/run/docker/netns")).split("\n").includes(ns)) return;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(`${node} still has demonet's namespace ${ns} 120 s after its last demoservice task went`);
+  }
+
   it("breaking the lab on purpose trips exactly the facts each break should", async () => {
     // Ordered so that few containers have to start: under software emulation each start is slow.
     // (a) one replica only: WL-2.
@@ -359,8 +379,10 @@ describe("npm run up on a real hypervisor", () => {
       left = (await sh(manager!, "docker service ps demoservice --filter desired-state=running --format '{{.Node}}'")).split("\n").filter(Boolean);
     }
     await converge(left);
-    // The node left without a task loses its demonet namespace (Docker removes an overlay's
-    // namespace with its last local endpoint), so the facts about that namespace fail too.
+    const idle = ["docker0.local", "docker1.local"].find((n) => !left.includes(n))!;
+    await demonetLeft(idle);
+    // The node left without a task has no demonet namespace any more, so the facts about
+    // that namespace fail as well.
     const noDemonet = ["NS-1", "OVL-1", "OVL-2", "VXLAN-1"];
     expect(await failing()).toEqual([...noDemonet, "WL-2"].sort());
 
@@ -368,6 +390,7 @@ describe("npm run up on a real hypervisor", () => {
     // docker1 has no demonet namespace).
     await sh(manager!, "docker node update --availability drain docker1.local");
     await converge(["docker0.local"]);
+    await demonetLeft("docker1.local");
     expect(await failing()).toEqual(["CL-2", ...noDemonet, "WL-2"].sort());
 
     // (c) a whole lab again, but demonet recreated with another subnet.

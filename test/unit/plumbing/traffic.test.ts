@@ -72,6 +72,9 @@ describe("resolvePlan: what the script may target", () => {
     expect(() => resolvePlan({ ...LAB_PLAN, service: "demo; reboot" })).toThrow(/not a docker service name/);
     expect(() => resolvePlan({ ...LAB_PLAN, container: "$(reboot)" })).toThrow(/not a container/);
     expect(() => resolvePlan({ ...LAB_PLAN, underlayNic: "ens3 -w /etc/passwd" })).toThrow(/not an interface name/);
+    expect(() => resolvePlan({ ...LAB_PLAN, sandbox: "../../proc/1/ns/net" })).toThrow(/sandbox "..\/..\/proc\/1\/ns\/net" is not a namespace name/);
+    expect(() => resolvePlan({ ...LAB_PLAN, overlayNamespace: "1-x y" })).toThrow(/overlayNamespace "1-x y" is not a namespace name/);
+    expect(() => resolvePlan({ ...LAB_PLAN, vxlanIdList: "4097;reboot" })).toThrow(/vxlanIdList "4097;reboot" is not a comma-separated list/);
     expect(() => resolvePlan({ ...LAB_PLAN, pingCount: 1000 })).toThrow(/pingCount must be an integer from 1 to 10/);
     expect(() => resolvePlan({ ...LAB_PLAN, captureSeconds: 0 })).toThrow(/captureSeconds/);
     expect(() => resolvePlan({ ...LAB_PLAN, vni: 1 << 24 })).toThrow(/24-bit/);
@@ -89,8 +92,10 @@ describe("buildTrafficScript", () => {
     expect(() => execFileSync("bash", ["-n", f], { stdio: "pipe" })).not.toThrow();
   });
   it("runs the documented commands, bounded", () => {
+    // from the task's namespace with the host's ping; docker exec where the host has none
+    expect(script).toContain(`timeout 19 nsenter --net="$PL_SK" ping -n -c "$PL_COUNT" -i 0.2 -W "$PL_WAIT" "$1"`); // 3 * (2 + 1) + 10 seconds
     expect(script).toContain(`docker exec "$PL_CID" ping -c "$PL_COUNT" -W "$PL_WAIT" "$1"`);
-    expect(script).toMatch(/timeout 19 docker exec/); // 3 * (2 + 1) + 10 seconds
+    expect(script).toMatch(/timeout 19 docker exec/);
     expect(script).toContain(`nsenter --net="$PL_SK" cat /proc/net/dev`);
     expect(script).toContain(`nsenter --net="$PL_SK" ip neigh show "$PL_GATEWAY"`);
     expect(script).toContain(`nsenter --net="$PL_OVL" ip -o link show br0`);
@@ -118,6 +123,43 @@ describe("buildTrafficScript", () => {
   });
   it("quotes values for the shell", () => {
     expect(buildTrafficScript({ ...LAB_PLAN, container: "demoservice.1.dxug6j2lijsr" })).toContain("PL_CONTAINER='demoservice.1.dxug6j2lijsr'");
+  });
+  it("asks docker nothing the gather already told it, and pings from the task's namespace", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plumb-run-"));
+    try {
+      fs.mkdirSync(path.join(dir, "bin"));
+      fs.mkdirSync(path.join(dir, "netns"));
+      for (const ns of ["5e0c1a7f3b2d", "1-k3b7x2n9q4"]) fs.writeFileSync(path.join(dir, "netns", ns), "");
+      const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, "bin", name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+      stub("docker", `echo "docker $*" >>${dir}/calls; echo "docker must not be asked" >&2; exit 1`);
+      // nsenter --net=NS CMD...: record the namespace, run CMD here
+      stub("nsenter", `echo "nsenter $1" >>${dir}/calls; shift; exec "$@"`);
+      stub("ping", `echo "ping $*" >>${dir}/calls; echo "3 packets transmitted, 3 received, 0% packet loss, time 402ms"`);
+      // a tool printing a marker-like line must not end the run early
+      stub("ip", `echo "@@plumbing:done"; printf "1: eth0@if9: <BROADCAST> mtu 1450 link/ether 02:42:c0:a8:c8:01 brd ff:ff:ff:ff:ff:ff"; echo "@@plumbing:end x rc=0" >&2`);
+      const { peerTaskAddress: _, ...noPeer } = LAB_PLAN;
+      const plan: TrafficPlan = { ...noPeer, netnsDir: path.join(dir, "netns"), container: "c0ffee", sandbox: "5e0c1a7f3b2d", overlayNamespace: "1-k3b7x2n9q4", vxlanIdList: "4097" };
+      const out = execFileSync("bash", ["-s"], { input: buildTrafficScript(plan), env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
+      const run = parseTrafficOutput(out);
+      expect(run.sections["container"]).toMatchObject({ rc: 0, stdout: "c0ffee\n" });
+      expect(run.sections["sandbox"]).toMatchObject({ rc: 0, stdout: `${dir}/netns/5e0c1a7f3b2d\n` });
+      expect(run.sections["overlay-ns"]).toMatchObject({ rc: 0, stdout: `${dir}/netns/1-k3b7x2n9q4\n` });
+      expect(run.sections["vxlanid"]).toMatchObject({ rc: 0, stdout: "4097\n" });
+      expect(parsePing(run.sections["p1.ping"]!.stdout)).toEqual({ transmitted: 3, received: 3 });
+      expect(run.sections["br0"]).toMatchObject({ rc: 0, stdout: "@ @plumbing:done\n1: eth0@if9: <BROADCAST> mtu 1450 link/ether 02:42:c0:a8:c8:01 brd ff:ff:ff:ff:ff:ff\n", stderr: "@ @plumbing:end x rc=0\n" });
+      expect(run.complete).toBe(true);
+      const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
+      expect(calls).not.toMatch(/^docker /m);
+      expect(calls).toContain(`nsenter --net=${dir}/netns/5e0c1a7f3b2d\nping -n -c 3 -i 0.2 -W 2 192.168.200.1\n`);
+      expect(calls).toContain(`ping -n -c 3 -i 0.2 -W 2 192.168.122.1\n`);
+      // a namespace that went away since the gather is reported, not pinged into
+      fs.rmSync(path.join(dir, "netns", "5e0c1a7f3b2d"));
+      const gone = parseTrafficOutput(execFileSync("bash", ["-s"], { input: buildTrafficScript(plan), env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" }));
+      expect(gone.sections["sandbox"]!.rc).toBe(1);
+      expect(gone.sections["sandbox"]!.stderr).toMatch(/the task's namespace .*5e0c1a7f3b2d is gone/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
   it("remoteCommand uses sudo unless root", () => {
     expect(remoteCommand("debian")).toBe("sudo -n bash -s");

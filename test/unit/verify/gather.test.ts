@@ -55,11 +55,16 @@ describe("the gather script, run locally against stub docker/systemd-detect-virt
       path.join(dir, "bin", "docker"),
       `#!/bin/bash
 case "$*" in
-  "info --format {{.Swarm.ControlAvailable}}") echo true ;;
+  "info --format {{json .}}") echo '{"ServerVersion":"20.10.24","Swarm":{"LocalNodeState":"active","ControlAvailable":true}}' ;;
+  "network ls --no-trunc") printf 'NETWORK ID   NAME      DRIVER    SCOPE\\nn1   demonet   overlay   swarm\\n' ;;
+  "network inspect n1") echo '[{"Name":"demonet","Id":"n1"}]' ;;
+  "ps --no-trunc") printf 'CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\\nc0ffee   alpine   "sleep 50000"   1 hour ago   Up 1 hour   demoservice.1.abc\\nbead   nginx   "nginx"   1 hour ago   Up 1 hour   80/tcp   web\\ndeadbeef   scratchy   "sleep"   1 hour ago   Up 1 hour   demoservice.2.def\\n' ;;
+  "inspect c0ffee bead deadbeef") echo '[]' ;;
+  "exec c0ffee sh -c "*) cat >/dev/null; printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\\n@@swl-split rc=0\\ndefault via 172.18.0.1 dev eth1' ;;
+  "exec deadbeef sh -c "*) echo 'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file not found in $PATH: unknown' >&2; exit 126 ;;
+  "exec deadbeef ip addr show") printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\\n' ;;
+  "exec deadbeef ip route show") echo 'ip: RTNETLINK answers: Operation not permitted' >&2; exit 2 ;;
   "node ls") printf 'ID                            HOSTNAME        STATUS    AVAILABILITY   MANAGER STATUS   ENGINE VERSION\\nabc *   docker0.local   Ready     Active         Leader           20.10.24\\n' ;;
-  "ps -q --no-trunc --filter label=com.docker.swarm.service.name=demoservice") echo c0ffee ;;
-  "exec c0ffee ip addr show") cat >/dev/null; printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\\n' ;;
-  "exec c0ffee ip route show") printf 'default via 172.18.0.1 dev eth1' ;;
   *) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;
 esac
 `,
@@ -74,12 +79,16 @@ esac
     expect(out.problems).toEqual([]);
     expect(out.complete).toBe(true);
     const keys = Object.keys(out.sections);
-    for (const k of ["meta", "os-release", "hostname", "virt", "kernel", "docker-version", "docker-info", "docker-node-ls", "docker-service-ps", "docker-network-ls", "netns-ls", "netns-inodes", "ss", "ip-link@host", "ip-addr@host", "ip-route@host"]) {
+    for (const k of ["meta", "os-release", "hostname", "virt", "kernel", "docker-info", "docker-node-ls", "docker-service-ps", "docker-network-ls", "docker-network-inspect", "docker-ps", "docker-inspect", "netns-ls", "netns-inodes", "ss", "ip-link@host", "ip-addr@host", "ip-route@host"]) {
       expect(keys).toContain(k);
     }
     expect(out.sections["virt"]).toMatchObject({ rc: 0, output: "kvm\n" });
-    expect(out.sections["docker-version"]!.rc).toBe(1);
-    expect(out.sections["docker-version"]!.stderr).toMatch(/Cannot connect to the Docker daemon/);
+    expect(out.sections["docker-service-inspect"]!.rc).toBe(1);
+    expect(out.sections["docker-service-inspect"]!.stderr).toMatch(/Cannot connect to the Docker daemon/);
+    // network ls and ps are asked for once; their IDs feed the inspects.
+    expect(out.sections["docker-network-inspect"]).toMatchObject({ rc: 0, output: '[{"Name":"demonet","Id":"n1"}]\n' });
+    expect(out.sections["docker-inspect"]).toMatchObject({ rc: 0, output: "[]\n" });
+    expect(out.ms).toBeGreaterThan(0);
     expect(out.sections["docker-node-ls"]!.output).toMatch(/docker0.local/);
     expect(out.sections["meta"]!.output).toMatch(/^is_manager=1$/m);
     expect(out.sections["netns-ls"]).toMatchObject({ rc: 0, output: "" });
@@ -107,6 +116,19 @@ esac
     expect(out.sections["exec-ip-route/c0ffee"]!.output).toBe("default via 172.18.0.1 dev eth1");
   });
 
+  it("asks each task for ip addr and ip route in one exec, and only the service's tasks", () => {
+    const out = parseGatherOutput(run());
+    expect(Object.keys(out.sections).filter((k) => k.startsWith("exec-")).sort()).toEqual([
+      "exec-ip-addr/c0ffee", "exec-ip-addr/deadbeef", "exec-ip-route/c0ffee", "exec-ip-route/deadbeef",
+    ]);
+    expect(out.sections["exec-ip-addr/c0ffee"]).toMatchObject({ rc: 0 });
+    expect(out.sections["exec-ip-addr/c0ffee"]!.output).not.toMatch(/swl-split|default via/);
+    // An image without sh: one exec per command, each with its own exit code.
+    expect(out.sections["exec-ip-addr/deadbeef"]).toMatchObject({ rc: 0, output: "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\n" });
+    expect(out.sections["exec-ip-route/deadbeef"]).toMatchObject({ rc: 2, output: "" });
+    expect(out.sections["exec-ip-route/deadbeef"]!.stderr).toMatch(/Operation not permitted/);
+  });
+
   it("detects ip -j and falls back to text when told (CentOS 7 path)", () => {
     const json = parseGatherOutput(run());
     const text = parseGatherOutput(run({ forceText: true }));
@@ -116,6 +138,39 @@ esac
     expect(text.sections["ip-link@host"]!.output).toMatch(/^1: lo: </);
     const names = (o: string): string[] => parseIpLinks(o, "ip link").map((l) => l.name).sort();
     expect(names(text.sections["ip-link@host"]!.output)).toEqual(names(json.sections["ip-link@host"]!.output));
+  });
+});
+
+describe("the gather script's namespaces: one shell inside each, sections framed as before", () => {
+  it("lists links, addresses, routes and each veth's statistics of every namespace, and counts them", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-gather-ns-"));
+    try {
+      const netns = path.join(dir, "netns");
+      fs.mkdirSync(path.join(dir, "bin"));
+      fs.mkdirSync(netns);
+      for (const ns of ["1-k3b7x2n9q4", "5e0c1a7f3b2d"]) fs.writeFileSync(path.join(netns, ns), "");
+      const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, "bin", name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+      stub("docker", "exit 1");
+      stub("systemd-detect-virt", "echo kvm");
+      // nsenter --net=NS CMD...: remember which namespace the shell is "in", run CMD here
+      stub("nsenter", `export FAKE_NS=\${1#--net=}; shift; exec "$@"`);
+      const realIp = execFileSync("bash", ["-c", "command -v ip"], { encoding: "utf8" }).trim();
+      stub("ip", `if [ "$*" = "-o link show type veth" ] && [ -n "$FAKE_NS" ]; then printf '7: veth0@if6: <BROADCAST,UP> mtu 1450\\n9: veth1@if8: <BROADCAST,UP> mtu 1450\\n'; exit 0; fi; exec ${realIp} "$@"`);
+      stub("ethtool", `echo "NIC statistics of $2 in \${FAKE_NS##*/}:"; echo "     peer_ifindex: 6"`);
+      const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns });
+      const out = parseGatherOutput(execFileSync("bash", ["-s"], { input: script, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" }));
+      expect(out.problems).toEqual([]);
+      for (const ns of ["1-k3b7x2n9q4", "5e0c1a7f3b2d"]) {
+        for (const what of ["ip-link", "ip-addr", "ip-route"]) expect(out.sections[`${what}@netns/${ns}`]?.rc, `${what}@netns/${ns}`).toBe(0);
+        expect(out.sections[`ethtool@netns/${ns}/veth0`]).toMatchObject({ rc: 0, output: `NIC statistics of veth0 in ${ns}:\n     peer_ifindex: 6\n` });
+        expect(out.sections[`ethtool@netns/${ns}/veth1`]!.output).toMatch(/^NIC statistics of veth1/);
+      }
+      // the host namespace: no ethtool
+      expect(out.sections["ip-link@host"]!.rc).toBe(0);
+      expect(Object.keys(out.sections).filter((k) => k.startsWith("ethtool@host"))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -107,7 +107,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
     expect(t.calls.map((c) => `${c.host}:${c.kind}`).sort()).toEqual(["docker0:gather", "docker0:traffic", "docker1:gather"]);
     expect(run.sshSessions).toBe(3);
     expect(run.report.sshSessions).toBe(3);
-    // the script is built from the gathered model: docker0's task container, docker1's task address, the underlay NIC
+    // the script is built from the gathered model: docker0's task container and namespaces, docker1's task address, the underlay NIC
     const traffic = t.calls.find((c) => c.kind === "traffic")!;
     expect(traffic.script).toBe(
       buildTrafficScript({
@@ -121,6 +121,10 @@ describe("runVerify runs the traffic checks after the gather", () => {
         peerAddress: "10.99.0.2",
         vni: 4097,
         container: "3f9a2c7d1e5b8a4f6c0d2e9b7a1c3f5e8d0b2a4c6e8f1a3b5d7c9e2f4a6b8c0d",
+        // what the gather already knows, so the script need not ask docker again
+        sandbox: "5e0c1a7f3b2d",
+        overlayNamespace: "1-k3b7x2n9q4",
+        vxlanIdList: "4097",
         peerTaskAddress: "192.168.200.4",
         underlayNic: "enp1s0",
       }),
