@@ -355,9 +355,10 @@ describe("npm run up on a real hypervisor", () => {
   }
 
   /**
-   * Waits until a node with no demoservice task has let go of demonet: Docker removes an
-   * overlay's namespace on a node some time after the last local task is removed (seen here:
-   * from at once to beyond the 10 s stop timeout). Verify must see the settled state.
+   * Waits until a node with no demoservice task has let go of demonet: Docker tears an
+   * overlay's namespace down some time after the node's last task of it is gone. One CI run
+   * that checked in between saw NS-1, OVL-1, OVL-2 and VXLAN-1 fail on a namespace caught
+   * half torn down; verify must see the settled state.
    */
   async function demonetLeft(node: string): Promise<void> {
     const ssh = node === "docker0.local" ? manager! : worker!;
@@ -380,18 +381,16 @@ describe("npm run up on a real hypervisor", () => {
     }
     await converge(left);
     const idle = ["docker0.local", "docker1.local"].find((n) => !left.includes(n))!;
+    // A node without a task is not expected to have demonet's namespace (NS-1, OVL-*), but one
+    // caught half torn down would fail those facts: check the settled lab.
     await demonetLeft(idle);
-    // The node left without a task has no demonet namespace any more, so the facts about
-    // that namespace fail as well.
-    const noDemonet = ["NS-1", "OVL-1", "OVL-2", "VXLAN-1"];
-    expect(await failing()).toEqual([...noDemonet, "WL-2"].sort());
+    expect(await failing()).toEqual(["WL-2"]);
 
-    // (b) then the worker drained as well: CL-2 joins them (the remaining task runs on docker0,
-    // docker1 has no demonet namespace).
+    // (b) then the worker drained as well: CL-2 joins WL-2 (the remaining task runs on docker0).
     await sh(manager!, "docker node update --availability drain docker1.local");
     await converge(["docker0.local"]);
     await demonetLeft("docker1.local");
-    expect(await failing()).toEqual(["CL-2", ...noDemonet, "WL-2"].sort());
+    expect(await failing()).toEqual(["CL-2", "WL-2"]);
 
     // (c) a whole lab again, but demonet recreated with another subnet.
     await sh(manager!, "docker service rm demoservice");
