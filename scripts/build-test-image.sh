@@ -463,18 +463,6 @@ cat >"$ROOT/etc/systemd/system/cloud-config.service.d/swarmlab-after-docker.conf
 [Unit]
 After=docker.service
 EOF
-# Even then, their ~55 s of Python (systemd-analyze under TCG) ran exactly while the swarm
-# formed and the first tasks started. Nothing of the lab waits for them: let them have the
-# CPU only when the guest's own work leaves it idle. They still run to the end.
-for unit in cloud-config cloud-final; do
-  mkdir -p "$ROOT/etc/systemd/system/$unit.service.d"
-  cat >"$ROOT/etc/systemd/system/$unit.service.d/swarmlab-idle.conf" <<'EOF'
-[Service]
-Nice=19
-CPUWeight=1
-IOWeight=1
-EOF
-done
 
 # Docker: quiet, local-only defaults.
 mkdir -p "$ROOT/etc/docker"
