@@ -275,9 +275,10 @@ describe("npm run up on a real hypervisor", () => {
       const slow = Object.values(h.framed?.sections ?? {}).filter((x) => x.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, 4);
       log(`VERIFY ${h.host}: session ${h.seconds.toFixed(1)} s, script ${((h.framed?.ms ?? 0) / 1000).toFixed(1)} s; slowest: ${slow.map((x) => `${x.key} ${x.ms} ms`).join(", ")}`);
     }
-    // Measured 24-30 s here under TCG with an idle machine (the issue's target is 30 s);
-    // the bound leaves room for a busy CI machine and catches a return of the old 80-90 s.
-    expect(seconds).toBeLessThan(45);
+    // Measured 24-32 s here under TCG on a quiet machine (the issue's target is 30 s), but
+    // 40-43 s in CI runs where the same machine was slower throughout (SSH 103 s instead of
+    // 73-88 s). The bound catches a return of the old gather (74-93 s) without flaking.
+    expect(seconds).toBeLessThan(60);
   });
 
   it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
