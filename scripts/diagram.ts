@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { loadDiagramRenderer, type DiagramInput, type DiagramOptions } from "./plumbing/diagram";
 import { diagramFromModel } from "./plumbing/from-model";
 import { progressPrinter } from "./verify";
+import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
 import { type Gathered, type ProgressEvent, saveRaw, type Transport } from "./verify/gather";
 import type { Inventory } from "./verify/inventory";
@@ -133,18 +134,7 @@ export function parseDiagramArgs(argv: readonly string[]): DiagramCliArgs {
   const diagram: DiagramOptions = {};
   let quiet = false;
   let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf("=");
-    const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-    const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
-    const take = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-      i++;
-      return v;
-    };
+  forEachFlag(argv, (flag, take, a) => {
     switch (flag) {
       case "--stack":
         options.stack = take();
@@ -184,7 +174,7 @@ export function parseDiagramArgs(argv: readonly string[]): DiagramCliArgs {
       default:
         throw new UsageError(`unknown argument ${a}`);
     }
-  }
+  });
   if (options.stack && options.inventoryFile) throw new UsageError("give --stack or --inventory, not both");
   if (options.replayDir && options.saveRawDir) throw new UsageError("give --replay or --save-raw, not both");
   if (Object.keys(diagram).length) options.diagram = diagram;

@@ -12,6 +12,7 @@
  *
  * Exit code: 0 when no fact fails, 1 when one does, 2 for usage or inventory errors.
  */
+import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
 import type { ProgressEvent } from "./verify/gather";
 import { formatNames } from "./verify/report";
@@ -49,22 +50,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const options: VerifyOptions = { format: "text" };
   let quiet = false;
   let help = false;
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf("=");
-    const flag = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-    const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
-    const take = (): string => {
-      if (inline !== undefined) return inline;
-      const v = value(i, flag);
-      i++;
-      return v;
-    };
+  forEachFlag(argv, (flag, take, a) => {
     switch (flag) {
       case "--stack":
         options.stack = take();
@@ -103,7 +89,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       default:
         throw new UsageError(`unknown argument ${a}`);
     }
-  }
+  });
   if (options.stack && options.inventoryFile) throw new UsageError("give --stack or --inventory, not both");
   if (options.format && !formatNames().includes(options.format)) throw new UsageError(`unknown format "${options.format}" (known: ${formatNames().join(", ")})`);
   return { options, quiet, help };

@@ -1,37 +1,24 @@
 /** scripts/diagram.ts: gather (or replay) the lab as verify does, draw it, write the SVG. */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { XMLValidator } from "fast-xml-parser";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defaultDiagramPath, main, parseDiagramArgs, renderLabDiagram } from "../../../scripts/diagram";
 import { nsId } from "../../../scripts/plumbing/diagram";
 import { UsageError } from "../../../scripts/verify/errors";
 import type { RunResult, Transport } from "../../../scripts/verify/gather";
 import { validateInventory } from "../../../scripts/verify/inventory";
+import { captureCliIo } from "../cli-io";
 
 const VERIFY = path.resolve(__dirname, "../../fixtures/verify/live-like");
 const INVENTORY = path.join(VERIFY, "inventory.json");
 const REPLAY = path.join(VERIFY, "json");
 
-let dir = "";
-let out = "";
-let err = "";
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-diagram-"));
-  out = "";
-  err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const io = captureCliIo("swl-diagram-");
 
 describe("renderLabDiagram", () => {
   it("draws a replayed gather: every namespace of the model is in the SVG", async () => {
-    const file = path.join(dir, "out", "lab.svg");
+    const file = path.join(io.dir, "out", "lab.svg");
     const d = await renderLabDiagram({ inventoryFile: INVENTORY, replayDir: REPLAY, output: file });
     expect(d.output).toBe(file);
     const svg = fs.readFileSync(file, "utf8");
@@ -52,13 +39,13 @@ describe("renderLabDiagram", () => {
   });
 
   it("writes .swarmlab/<stack>/lab.svg by default, and nothing with output: false", async () => {
-    const d = await renderLabDiagram({ inventoryFile: INVENTORY, replayDir: REPLAY, cwd: dir });
-    expect(d.output).toBe(path.join(dir, ".swarmlab", "emu", "lab.svg"));
-    expect(defaultDiagramPath("emu", dir)).toBe(d.output);
+    const d = await renderLabDiagram({ inventoryFile: INVENTORY, replayDir: REPLAY, cwd: io.dir });
+    expect(d.output).toBe(path.join(io.dir, ".swarmlab", "emu", "lab.svg"));
+    expect(defaultDiagramPath("emu", io.dir)).toBe(d.output);
     expect(fs.existsSync(d.output!)).toBe(true);
-    const none = await renderLabDiagram({ inventoryFile: INVENTORY, replayDir: REPLAY, cwd: path.join(dir, "x"), output: false });
+    const none = await renderLabDiagram({ inventoryFile: INVENTORY, replayDir: REPLAY, cwd: path.join(io.dir, "x"), output: false });
     expect(none.output).toBeUndefined();
-    expect(fs.existsSync(path.join(dir, "x"))).toBe(false);
+    expect(fs.existsSync(path.join(io.dir, "x"))).toBe(false);
   });
 
   it("gathers through the transport like verify: one session per host, no traffic", async () => {
@@ -75,8 +62,8 @@ describe("renderLabDiagram", () => {
       },
     };
     const inventory = validateInventory(JSON.parse(fs.readFileSync(INVENTORY, "utf8")), { checkKeyFile: false });
-    const raw = path.join(dir, "raw");
-    const d = await renderLabDiagram({ inventory, transport, output: path.join(dir, "lab.svg"), saveRawDir: raw });
+    const raw = path.join(io.dir, "raw");
+    const d = await renderLabDiagram({ inventory, transport, output: path.join(io.dir, "lab.svg"), saveRawDir: raw });
     expect(d.sshSessions).toBe(2);
     expect(scripts).toHaveLength(2);
     for (const s of scripts) expect(s).toContain("swarmlab verify: gather script");
@@ -99,30 +86,30 @@ describe("the diagram CLI", () => {
   });
 
   it("writes the SVG of a replayed gather and exits 0", async () => {
-    const file = path.join(dir, "lab.svg");
+    const file = path.join(io.dir, "lab.svg");
     expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--output", file])).toBe(0);
-    expect(err).toMatch(/^diagram: 2 hosts, 12 namespaces, \d+ veth pairs, \d+ VXLAN tunnels; written to .*lab\.svg$/m);
-    expect(out).toBe("");
+    expect(io.err).toMatch(/^diagram: 2 hosts, 12 namespaces, \d+ veth pairs, \d+ VXLAN tunnels; written to .*lab\.svg$/m);
+    expect(io.out).toBe("");
     const svg = fs.readFileSync(file, "utf8");
     for (const id of ["host", "ingress_sbox", "1-k3b7x2n9q4", "1-r2t6f0j8m1", "lb_k3b7x2n9q", "5e0c1a7f3b2d"]) expect(svg).toContain(`id="${nsId("docker0", id)}"`);
     expect(svg).toContain(`id="${nsId("docker1", "9b41d6e2c07a")}"`);
   });
 
   it("exits 1 when a host was not gathered (drawn empty, with the reason)", async () => {
-    const raw = path.join(dir, "raw");
+    const raw = path.join(io.dir, "raw");
     fs.mkdirSync(raw);
     fs.copyFileSync(path.join(REPLAY, "docker0.txt"), path.join(raw, "docker0.txt"));
-    const file = path.join(dir, "lab.svg");
+    const file = path.join(io.dir, "lab.svg");
     expect(await main(["--inventory", INVENTORY, "--replay", raw, "--output", file])).toBe(1);
-    expect(err).toMatch(/not gathered \(drawn empty\): docker1/);
+    expect(io.err).toMatch(/not gathered \(drawn empty\): docker1/);
     expect(fs.readFileSync(file, "utf8")).toMatch(/not gathered: no gathered output for this host/);
   });
 
   it("exits 2 on usage and inventory errors", async () => {
     expect(await main(["--bogus"])).toBe(2);
-    expect(err).toMatch(/unknown argument --bogus/);
-    err = "";
+    expect(io.err).toMatch(/unknown argument --bogus/);
+    io.err = "";
     expect(await main(["--stack", "nosuchstack", "--quiet"])).toBe(2);
-    expect(err).toMatch(/\.swarmlab\/nosuchstack\/inventory\.json: no inventory here/);
+    expect(io.err).toMatch(/\.swarmlab\/nosuchstack\/inventory\.json: no inventory here/);
   });
 });

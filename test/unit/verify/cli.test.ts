@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main, parseArgs, runVerify } from "../../../scripts/verify";
 import { UsageError } from "../../../scripts/verify/errors";
 import type { Transport } from "../../../scripts/verify/gather";
 import { FIXTURES, liveInventory, liveLikeText } from "./helpers";
+import { captureCliIo } from "../cli-io";
 
 const INVENTORY = path.join(FIXTURES, "live-like", "inventory.json");
 const REPLAY = path.join(FIXTURES, "live-like", "json");
@@ -70,49 +70,36 @@ describe("runVerify", () => {
 });
 
 describe("main (the CLI)", () => {
-  let dir = "";
-  let out = "";
-  let err = "";
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-cli-"));
-    out = "";
-    err = "";
-    vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-    vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const io = captureCliIo("swl-cli-");
 
   it("prints the text report and exits 0 when nothing fails", async () => {
     expect(await main(["--inventory", INVENTORY, "--replay", REPLAY])).toBe(0);
-    expect(out).toMatch(/29 facts: 20 passed, 5 changed since the documented version, 0 failed, 4 skipped/);
+    expect(io.out).toMatch(/29 facts: 20 passed, 5 changed since the documented version, 0 failed, 4 skipped/);
   });
 
   it("writes --output and exits 1 on a failing fact", async () => {
-    const file = path.join(dir, "r", "verify.xml");
+    const file = path.join(io.dir, "r", "verify.xml");
     expect(await main(["--inventory", INVENTORY, "--replay", path.join(FIXTURES, "live-like", "scenarios", "subnet201"), "--format", "junit", "--output", file])).toBe(1);
     expect(fs.readFileSync(file, "utf8")).toMatch(/^<\?xml/);
-    expect(err).toMatch(/6 failed.*report in/);
-    expect(out).toBe("");
+    expect(io.err).toMatch(/6 failed.*report in/);
+    expect(io.out).toBe("");
   });
 
   it("exits 2 on usage and inventory errors, naming the problem", async () => {
     expect(await main(["--only"])).toBe(2);
-    expect(err).toMatch(/--only needs a value/);
-    err = "";
+    expect(io.err).toMatch(/--only needs a value/);
+    io.err = "";
     expect(await main(["--stack", "nosuchstack"])).toBe(2);
-    expect(err).toMatch(/\.swarmlab\/nosuchstack\/inventory\.json: no inventory here/);
-    err = "";
-    const bad = path.join(dir, "inv.json");
+    expect(io.err).toMatch(/\.swarmlab\/nosuchstack\/inventory\.json: no inventory here/);
+    io.err = "";
+    const bad = path.join(io.dir, "inv.json");
     const inv = JSON.parse(fs.readFileSync(INVENTORY, "utf8"));
     inv.hosts[1].role = "boss";
     fs.writeFileSync(bad, JSON.stringify(inv));
     expect(await main(["--inventory", bad, "--replay", REPLAY])).toBe(2);
-    expect(err).toMatch(/hosts\[1\]\.role: must be "manager" or "worker"/);
-    err = "";
+    expect(io.err).toMatch(/hosts\[1\]\.role: must be "manager" or "worker"/);
+    io.err = "";
     expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--only", "NOPE-1"])).toBe(2);
-    expect(err).toMatch(/unknown fact ID/);
+    expect(io.err).toMatch(/unknown fact ID/);
   });
 });

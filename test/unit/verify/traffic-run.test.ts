@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../labs/swarm-overlay/facts";
 import { buildTrafficScript } from "../../../scripts/plumbing/traffic";
 import { main, parseArgs } from "../../../scripts/verify";
@@ -19,6 +19,7 @@ import { validateInventory, type Inventory } from "../../../scripts/verify/inven
 import { runVerify } from "../../../scripts/verify/run";
 import { TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "../../../scripts/verify/traffic-run";
 import { FIXTURES, liveLikeText } from "./helpers";
+import { captureCliIo } from "../cli-io";
 
 const PLUMBING = path.resolve(__dirname, "../../fixtures/plumbing/traffic");
 const recorded = (name: "ok.txt" | "cut-remote.txt" | "cut-local.txt"): string => fs.readFileSync(path.join(PLUMBING, name), "utf8");
@@ -282,20 +283,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
 });
 
 describe("the verify CLI", () => {
-  let dir = "";
-  let out = "";
-  let err = "";
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-cli-"));
-    out = "";
-    err = "";
-    vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-    vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  });
-  afterEach(() => {
-    vi.restoreAllMocks();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const io = captureCliIo("swl-cli-");
   const INVENTORY = path.join(FIXTURES, "live-like", "inventory.json");
   const REPLAY = path.join(FIXTURES, "live-like", "json");
 
@@ -307,15 +295,15 @@ describe("the verify CLI", () => {
 
   it("--no-traffic reports PATH-1..4 as skipped with the reason", async () => {
     expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--no-traffic"])).toBe(0);
-    expect(out).toMatch(/^PATH-1 +SKIP .*\n {18}why: traffic checks disabled \(--no-traffic\)$/m);
-    expect(out.match(/why: traffic checks disabled \(--no-traffic\)/g)).toHaveLength(4);
+    expect(io.out).toMatch(/^PATH-1 +SKIP .*\n {18}why: traffic checks disabled \(--no-traffic\)$/m);
+    expect(io.out.match(/why: traffic checks disabled \(--no-traffic\)/g)).toHaveLength(4);
   });
 
   it("--format html --output writes one self-contained page with every fact and the diagram", async () => {
-    const file = path.join(dir, "report", "verify.html");
+    const file = path.join(io.dir, "report", "verify.html");
     expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--format", "html", "--output", file])).toBe(0);
-    expect(out).toBe("");
-    expect(err).toMatch(/report in .*verify\.html/);
+    expect(io.out).toBe("");
+    expect(io.err).toMatch(/report in .*verify\.html/);
     const html = fs.readFileSync(file, "utf8");
     expect(html).toMatch(/^<!DOCTYPE html>/);
     for (const id of FACT_IDS) expect(html, id).toContain(`id="fact-${id}"`);
