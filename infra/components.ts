@@ -4,8 +4,8 @@
  * registers its outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import { VirshObject } from "./libvirt/provider";
+import { GuestCommand } from "./guest/command";
 import { domainXml, networkXml, overlayVolumeXml, poolXml } from "./libvirt/xml";
 import { metaData, networkConfig, userData } from "./guest/cloudinit";
 import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "./guest/scripts";
@@ -13,13 +13,13 @@ import type { BaseImage } from "./config";
 
 const TYPE = "swarmlab";
 
-/** How remote.Command reaches a guest. Boots take a while, so dialling is retried for minutes. */
+/** How a GuestCommand reaches a guest. Boots take a while, so dialling is retried for minutes. */
 export interface GuestConnection {
   host: pulumi.Input<string>;
   user: pulumi.Input<string>;
   privateKey: pulumi.Input<string>;
-  dialErrorLimit: number;
-  perDialTimeout: number;
+  dialAttempts: number;
+  dialTimeoutSec: number;
 }
 
 export interface LabNetworkArgs {
@@ -119,9 +119,9 @@ export class LabHost extends pulumi.ComponentResource {
   public readonly connection: GuestConnection;
   public readonly domain: VirshObject;
   /** Finishes when the guest answers SSH and first boot is done. */
-  public readonly ready: command.remote.Command;
+  public readonly ready: GuestCommand;
   /** Finishes when the Docker engine runs. */
-  public readonly docker: command.remote.Command;
+  public readonly docker: GuestCommand;
 
   constructor(name: string, args: LabHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TYPE}:lab:Host`, name, {}, opts);
@@ -194,29 +194,27 @@ export class LabHost extends pulumi.ComponentResource {
       user: args.user,
       privateKey: args.privateKey,
       // A fresh guest needs up to a minute (more under software emulation) before sshd answers.
-      dialErrorLimit: 120,
-      perDialTimeout: 10,
+      dialAttempts: 120,
+      dialTimeoutSec: 10,
     };
 
-    this.ready = new command.remote.Command(
+    this.ready = new GuestCommand(
       `${name}-ready`,
       {
         connection: this.connection,
         create: asRoot("ready", waitReadyScript(args.hostname)),
-        // Re-run when the guest is replaced.
-        triggers: [this.domain.id],
-        addPreviousOutputInEnv: false,
+        // Re-run whenever the guest is defined anew (a new domain has a new UUID).
+        triggers: [this.domain.uuid],
       },
       { parent: this, dependsOn: [this.domain] },
     );
 
-    this.docker = new command.remote.Command(
+    this.docker = new GuestCommand(
       `${name}-docker`,
       {
         connection: this.connection,
         create: asRoot("docker", dockerInstallScript({ version: args.dockerVersion })),
-        triggers: [this.domain.id],
-        addPreviousOutputInEnv: false,
+        triggers: [this.domain.uuid],
       },
       { parent: this, dependsOn: [this.ready] },
     );
@@ -234,21 +232,20 @@ export interface SwarmClusterArgs {
 export class SwarmCluster extends pulumi.ComponentResource {
   public readonly managerAddress: string;
   /** Completes when every worker has joined. */
-  public readonly joins: command.remote.Command[];
+  public readonly joins: GuestCommand[];
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TYPE}:lab:Swarm`, name, {}, opts);
     this.managerAddress = args.manager.address;
 
-    const init = new command.remote.Command(
+    const init = new GuestCommand(
       `${name}-init`,
       {
         connection: args.manager.connection,
         create: asRoot("swarm-init", swarmInitScript(args.manager.address)),
-        triggers: [args.manager.domain.id],
-        addPreviousOutputInEnv: false,
-        // stdout is the join token: never logged, stored only as a secret.
-        logging: "stderr",
+        triggers: [args.manager.domain.uuid],
+        // stdout is the join token: stored only as a secret, never shown in an error.
+        secretStdout: true,
       },
       { parent: this, dependsOn: [args.manager.docker], additionalSecretOutputs: ["stdout"] },
     );
@@ -256,15 +253,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
     this.joins = args.workers.map(
       (w) =>
-        new command.remote.Command(
+        new GuestCommand(
           `${name}-join-${w.hostname.split(".")[0]}`,
           {
             connection: w.connection,
             create: asRoot("swarm-join", swarmJoinScript(args.manager.address)),
             stdin: joinToken,
-            triggers: [w.domain.id, args.manager.domain.id],
-            addPreviousOutputInEnv: false,
-            logging: "stderr",
+            triggers: [w.domain.uuid, args.manager.domain.uuid],
           },
           { parent: this, dependsOn: [w.docker, init] },
         ),
@@ -275,6 +270,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
 export interface SwarmWorkloadArgs {
   manager: LabHost;
+  /** Every host: the step runs again when any of them is defined anew, to spread the tasks again. */
+  hosts: LabHost[];
   overlay: string;
   subnet: string;
   service: string;
@@ -292,13 +289,12 @@ export class SwarmWorkload extends pulumi.ComponentResource {
 
   constructor(name: string, args: SwarmWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super(`${TYPE}:lab:Workload`, name, {}, opts);
-    const run = new command.remote.Command(
+    const run = new GuestCommand(
       `${name}-service`,
       {
         connection: args.manager.connection,
         create: asRoot("workload", workloadScript(args)),
-        triggers: [args.manager.domain.id],
-        addPreviousOutputInEnv: false,
+        triggers: args.hosts.map((h) => h.domain.uuid),
       },
       { parent: this },
     );

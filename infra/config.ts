@@ -6,6 +6,7 @@
  * unit tests can feed it every bad value. Defaults live here (not in Pulumi.yaml)
  * because under test mocks Pulumi.yaml is never read.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import type { LabDefinition, HostRole } from "../labs/swarm-overlay/lab";
@@ -83,12 +84,13 @@ export interface LabConfig {
   objectPrefix: string;
 }
 
-export class ConfigError extends Error {
+/** A RunError: the engine prints its message without a stack trace (a user's mistake, not a bug). */
+export class ConfigError extends pulumi.RunError {
   constructor(public readonly problems: string[]) {
     super(
       `invalid swarmlab configuration (nothing was created):\n` +
         problems.map((p) => `  - ${p}`).join("\n") +
-        `\nSet values with: pulumi config set ${CONFIG_NAMESPACE}:<key> <value>`,
+        `\nSet values with: npm run pulumi -- config set ${CONFIG_NAMESPACE}:<key> <value> [--stack NAME]`,
     );
     this.name = "ConfigError";
   }
@@ -121,7 +123,7 @@ export function stackSlug(stack: string): string {
 }
 
 /**
- * Reads a manifest.json written by scripts/build-test-image.sh, so that one config value
+ * Reads a manifest.json written by test/harness/build-test-image.sh, so that one config value
  * names the disk and its kernel, initrd and command line.
  */
 function fromManifest(problems: string[], file: string): BaseImage | undefined {

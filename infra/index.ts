@@ -1,11 +1,11 @@
-/** Pulumi entry point (Pulumi.yaml `main`). */
-import { main } from "./main";
+/** Pulumi entry point (Pulumi.yaml `main`), for a plain `pulumi up`; `npm run up` runs the same outputs inline. */
+import { stackOutputs } from "./main";
 
-const lab = main();
+const lab = stackOutputs();
 
 export const hosts = lab.hosts;
 export const labDir = lab.labDir;
 export const inventoryFile = lab.inventoryFile;
 export const sshCommand = lab.sshCommand;
 export const tasks = lab.tasks;
-export const sshKeyFingerprint = lab.keyFingerprint;
+export const sshKeyFingerprint = lab.sshKeyFingerprint;

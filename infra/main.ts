@@ -38,3 +38,16 @@ export function main(opts: MainOptions = {}): LabOutputs & { config: LabConfig }
   const lab = defineLab(cfg, { ...opts, stateRoot: opts.stateRoot ?? path.resolve(__dirname, "..") });
   return { ...lab, config: cfg };
 }
+
+/** The stack's outputs: what `infra/index.ts` exports and the Automation API's inline program returns. */
+export function stackOutputs(opts: MainOptions = {}) {
+  const lab = main(opts);
+  return {
+    hosts: lab.hosts,
+    labDir: lab.labDir,
+    inventoryFile: lab.inventoryFile,
+    sshCommand: lab.sshCommand,
+    tasks: lab.tasks,
+    sshKeyFingerprint: lab.keyFingerprint,
+  };
+}

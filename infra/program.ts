@@ -137,6 +137,7 @@ export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
     `${prefix}-workload`,
     {
       manager,
+      hosts,
       overlay: cfg.lab.workload.overlay.name,
       subnet: cfg.lab.workload.overlay.subnet,
       service: svc.name,

@@ -9,6 +9,8 @@ fi
 packages=(
   qemu-system-x86 qemu-utils            # the hypervisor and qemu-img
   libvirt-daemon-system libvirt-clients # libvirtd, virtlogd, virsh, virt-xml-validate
+  dnsmasq-base                          # DHCP and DNS of libvirt networks (a Recommends, not pulled in)
+  libxml2-utils                         # xmllint, which virt-xml-validate runs
   genisoimage                           # cloud-init NoCloud seed ISOs
   debootstrap e2fsprogs                 # the Debian 12 test guest image
   openssh-client                        # ssh -F .swarmlab/<stack>/ssh_config

@@ -201,16 +201,21 @@ if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
 else
   docker network create -d overlay --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
 fi
-if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
-  ${create} >&2
-fi
-while :; do
+spread() {
   running=$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2=="Running"')
   count=$(printf '%s\\n' "$running" | awk 'NF' | wc -l)
   nodes=$(printf '%s\\n' "$running" | awk 'NF {print $1}' | sort -u | wc -l)
-  if [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]; then
-    break
-  fi
+  [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]
+}
+if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
+  ${create} >&2
+elif ! spread; then
+  # A node came back (its guest was defined anew) after the swarm had moved its task away:
+  # the swarm does not move tasks back by itself, so restart them to spread them again.
+  docker service update --force --detach ${shq(a.service)} >&2
+fi
+while :; do
+  spread && break
   expired && { diagnose; fail "service ${a.service} does not have ${a.replicas} running tasks spread over the nodes after ${a.timeoutSec}s"; }
   sleep 2
 done

@@ -41,6 +41,8 @@ export interface VirshOutputs extends VirshInputs {
   path: string;
   /** Domain/network/pool state seen at create or last read (e.g. "running", "active"). */
   state: string;
+  /** A domain's libvirt UUID, new with every definition ("" for other kinds): what guest steps re-run on. */
+  uuid: string;
 }
 
 /** Runs virsh; resolves stdout, rejects with virsh's own error message. */
@@ -182,6 +184,7 @@ async function createObject(p: VirshInputs): Promise<VirshOutputs> {
   const fs = require("fs");
   let objPath = "";
   let state = "";
+  let uuid = "";
   switch (p.kind) {
     case "network":
       await virshWithFile(p.uri, ["net-define"], p.xml ?? "");
@@ -240,11 +243,12 @@ async function createObject(p: VirshInputs): Promise<VirshOutputs> {
         throw e;
       }
       state = (await virsh(p.uri, ["domstate", p.name])).trim();
+      uuid = (await virsh(p.uri, ["domuuid", p.name])).trim();
       break;
     default:
       throw new Error(`unknown libvirt object kind ${(p as VirshInputs).kind}`);
   }
-  return { ...p, path: objPath, state };
+  return { ...p, path: objPath, state, uuid };
 }
 
 /** Returns the object's state, or undefined when it no longer exists. */
@@ -350,8 +354,9 @@ export class VirshObject extends pulumi.dynamic.Resource {
   declare public readonly path: pulumi.Output<string>;
   declare public readonly state: pulumi.Output<string>;
   declare public readonly name: pulumi.Output<string>;
+  declare public readonly uuid: pulumi.Output<string>;
 
   constructor(name: string, args: Inputs<VirshInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(virshProvider, name, { ...args, path: undefined, state: undefined }, opts);
+    super(virshProvider, name, { ...args, path: undefined, state: undefined, uuid: undefined }, opts);
   }
 }

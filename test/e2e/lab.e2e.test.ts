@@ -1,21 +1,24 @@
 /**
- * End to end: the real Pulumi program, executed under mocks that really create resources,
- * stands the documented lab up on a libvirtd running inside a network namespace, proves it,
- * checks that a second `up` plans nothing, and destroys it, leaving nothing behind.
+ * End to end, through the real Pulumi engine and only the commands the README gives a user:
+ * `npm run pulumi -- config set-all`, `npm run up` (which ends with verify), `npm run preview
+ * -- --expect-no-changes`, `npm run verify`, a domain deleted by hand then `npm run refresh`
+ * and `npm run up` bringing it back, deliberate breaks that verify must notice, and `npm run
+ * down -- --remove` leaving nothing behind.
  *
- * Run through `npm run test:e2e`, which creates the namespace, starts virtlogd/libvirtd in
- * it and runs this file inside it (so every packet stays inside the lab).
+ * Run through `npm run test:e2e`: it builds the Pulumi CLI from Go modules and the Debian test
+ * image (both cached), installs the CLI into a fresh $PULUMI_HOME where the npm package
+ * `pulumi` looks for it, creates a network namespace, starts virtlogd/libvirtd in it and runs
+ * this file inside it (so every packet stays inside the lab).
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { NodeSSH } from "node-ssh";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { destroyRecorded, ExecutingMocks, RecordedResource, runProgram, loadDynamicProvider } from "../harness/executing-mocks";
 import { ensureTestImage } from "../harness/image";
 import { shq } from "../../infra/guest/scripts";
-import { runVerify, VerifyRun } from "../../scripts/verify/run";
+import { runVerify } from "../../scripts/verify/run";
 import { renderLabDiagram } from "../../scripts/diagram";
 import { vethId } from "../../scripts/plumbing/diagram";
 
@@ -27,8 +30,12 @@ const BYSTANDER = "swarmlab-bystander";
 const NETNS = process.env.SWARMLAB_E2E_NETNS;
 /** Reports, screenshots and raw gathers of the run, for people to look at (not committed). */
 const RESULTS = path.join(ROOT, "test-results");
+const LAB_DIR = path.join(ROOT, ".swarmlab", STACK);
+const STATE_FILE = path.join(ROOT, ".swarmlab", "state", ".pulumi", "stacks", "swarmlab", `${STACK}.json`);
+const inventoryFile = path.join(LAB_DIR, "inventory.json");
+const keyFile = path.join(LAB_DIR, "id_swarmlab");
 
-const virsh = (...args: string[]) => execFileSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" }).trim();
+const virsh = (...args: string[]) => spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" }).stdout.trim();
 const virshOk = (...args: string[]) => spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" }).status === 0;
 const names = (...args: string[]) => virsh(...args).split("\n").map((s) => s.trim()).filter(Boolean);
 
@@ -38,41 +45,49 @@ const log = (line: string) => {
   process.stdout.write(`[lab] ${line}\n`);
 };
 
-const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-e2e-"));
-let created: RecordedResource[] = [];
-let destroyed = false;
-let upMocks: ExecutingMocks | undefined;
-let upSeconds = 0;
-let manager: NodeSSH | undefined;
-let worker: NodeSSH | undefined;
-let keyFile = "";
-const netnsBefore = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
-
-const inventoryFile = () => path.join(stateRoot, ".swarmlab", STACK, "inventory.json");
-
-function labConfig(manifest: string): Record<string, string> {
-  return {
-    "swarmlab:libvirtUri": URI,
-    "swarmlab:domainType": "qemu",
-    "swarmlab:vcpus": "1",
-    "swarmlab:memoryMiB": "1536",
-    "swarmlab:baseImage": manifest,
-    "swarmlab:workloadImage": "swarmlab/busybox-static:local",
-    "swarmlab:workloadImagePull": "false",
-  };
+interface NpmRun {
+  code: number;
+  output: string;
+  seconds: number;
 }
 
-async function runMain(mode: "up" | "plan", manifest: string, previous?: RecordedResource[]) {
-  const { main } = await import("../../infra/main");
-  return runProgram(() => main({ stateRoot, workloadTimeoutSec: 420 }), {
-    project: "swarmlab",
-    stack: STACK,
-    config: labConfig(manifest),
-    mode,
-    previous,
-    log,
+/** Runs `npm run <args>` in the repository as a user would, its output logged and returned. */
+function npmRun(...args: string[]): Promise<NpmRun> {
+  const t0 = Date.now();
+  log(`$ npm run ${args.join(" ")}`);
+  return new Promise((resolve) => {
+    const child = spawn("npm", ["run", "--silent", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    let partial = "";
+    const take = (d: Buffer) => {
+      const text = d.toString();
+      output += text;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) log(`  ${l}`);
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
+    child.on("close", (code) => {
+      if (partial) log(`  ${partial}`);
+      resolve({ code: code ?? 1, output, seconds: (Date.now() - t0) / 1000 });
+    });
   });
 }
+
+/** The stack's state with secrets decrypted, as `pulumi stack export --show-secrets` prints it. */
+async function exportState(showSecrets: boolean): Promise<any> {
+  const r = spawnSync("npm", ["run", "--silent", "pulumi", "--", "stack", "export", "--stack", STACK, ...(showSecrets ? ["--show-secrets"] : [])], {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`stack export failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+const resourceNamed = (state: any, suffix: string) =>
+  (state.deployment.resources as any[]).find((r) => typeof r.urn === "string" && r.urn.endsWith(`::${PREFIX}-${suffix}`));
 
 async function sshTo(address: string): Promise<NodeSSH> {
   const ssh = new NodeSSH();
@@ -87,7 +102,7 @@ async function sh(ssh: NodeSSH, cmd: string): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Removes whatever this test's stack left, by name prefix: a safety net after a failure. */
+/** Removes whatever this test's stack left on the hypervisor and in the repository: a safety net after a failure. */
 function sweep(): void {
   for (const d of names("list", "--all", "--name").filter((n) => n.startsWith(PREFIX))) {
     virshOk("destroy", d);
@@ -103,6 +118,11 @@ function sweep(): void {
     virshOk("net-destroy", PREFIX);
     virshOk("net-undefine", PREFIX);
   }
+  for (const f of fs.existsSync(path.dirname(STATE_FILE)) ? fs.readdirSync(path.dirname(STATE_FILE)) : []) {
+    if (f.startsWith(`${STACK}.json`)) fs.rmSync(path.join(path.dirname(STATE_FILE), f), { force: true });
+  }
+  fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+  fs.rmSync(LAB_DIR, { recursive: true, force: true });
 }
 
 function defineBystanders(): void {
@@ -112,12 +132,16 @@ function defineBystanders(): void {
     `<network><name>${BYSTANDER}</name><bridge name='swl-bystand'/><ip address='192.168.150.1' netmask='255.255.255.0'/></network>`,
   );
   fs.writeFileSync(path.join(dir, "pool.xml"), `<pool type='dir'><name>${BYSTANDER}</name><target><path>${dir}/pool</path></target></pool>`);
-  virsh("net-define", path.join(dir, "net.xml"));
-  virsh("net-start", BYSTANDER);
-  virsh("pool-define", path.join(dir, "pool.xml"));
-  virsh("pool-build", BYSTANDER);
-  virsh("pool-start", BYSTANDER);
-  virsh("vol-create-as", BYSTANDER, "keep-me.qcow2", "16M", "--format", "qcow2");
+  for (const args of [
+    ["net-define", path.join(dir, "net.xml")],
+    ["net-start", BYSTANDER],
+    ["pool-define", path.join(dir, "pool.xml")],
+    ["pool-build", BYSTANDER],
+    ["pool-start", BYSTANDER],
+    ["vol-create-as", BYSTANDER, "keep-me.qcow2", "16M", "--format", "qcow2"],
+  ]) {
+    if (!virshOk(...args)) throw new Error(`virsh ${args.join(" ")} failed`);
+  }
 }
 
 function removeBystanders(): void {
@@ -129,30 +153,58 @@ function removeBystanders(): void {
   virshOk("net-undefine", BYSTANDER);
 }
 
-let manifest = "";
+function consoleTails(): void {
+  for (const d of names("list", "--all", "--name").filter((n) => n.startsWith(PREFIX))) {
+    const logFile = `/var/log/libvirt/qemu/${d}-console.log`;
+    if (fs.existsSync(logFile)) log(`--- last console lines of ${d}:\n${fs.readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n")}`);
+  }
+}
+
+/** `swarmlab: up took 231.0 s (done at: define 9.8 s, ssh 81.2 s, ...)` -> phase -> seconds. */
+function phasesOf(output: string): { total: number; phases: Record<string, number> } {
+  const m = output.match(/swarmlab: up took ([\d.]+) s(?: \(done at: ([^)]*)\))?/);
+  if (!m) throw new Error("npm run up printed no timing line");
+  const phases: Record<string, number> = {};
+  for (const part of (m[2] ?? "").split(", ").filter(Boolean)) {
+    const [name, secs] = part.split(" ");
+    phases[name] = Number(secs);
+  }
+  return { total: Number(m[1]), phases };
+}
+
+let manager: NodeSSH | undefined;
+let worker: NodeSSH | undefined;
+let up: NpmRun | undefined;
+let downDone = false;
+const netnsBefore = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
 
 beforeAll(async () => {
   if (!NETNS) throw new Error("run the end-to-end test through `npm run test:e2e`: it must run inside the test hypervisor's network namespace");
-  manifest = await ensureTestImage(log);
+  if (!process.env.PULUMI_HOME || process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION !== "true") {
+    throw new Error("run the end-to-end test through `npm run test:e2e`: it installs the Pulumi CLI it builds into a test $PULUMI_HOME");
+  }
+  const manifest = await ensureTestImage(log);
   sweep();
   removeBystanders();
   defineBystanders();
 
-  const t0 = Date.now();
-  try {
-    const { mocks } = await runMain("up", manifest);
-    upMocks = mocks;
-    created = mocks.created;
-  } catch (e) {
-    created = ((e as any).mocks as ExecutingMocks | undefined)?.created ?? [];
-    for (const d of names("list", "--all", "--name").filter((n) => n.startsWith(PREFIX))) {
-      const logFile = `/var/log/libvirt/qemu/${d}-console.log`;
-      if (fs.existsSync(logFile)) log(`--- last console lines of ${d}:\n${fs.readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n")}`);
-    }
-    throw e;
+  const config: Record<string, string> = {
+    "swarmlab:libvirtUri": URI,
+    "swarmlab:domainType": "qemu",
+    "swarmlab:vcpus": "1",
+    "swarmlab:memoryMiB": "1536",
+    "swarmlab:baseImage": manifest,
+    "swarmlab:workloadImage": "swarmlab/busybox-static:local",
+    "swarmlab:workloadImagePull": "false",
+  };
+  const set = await npmRun("pulumi", "--", "config", "set-all", "--stack", STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]));
+  if (set.code !== 0) throw new Error(`config set-all failed (${set.code})`);
+
+  up = await npmRun("up", "--", "--stack", STACK);
+  if (up.code !== 0) {
+    consoleTails();
+    throw new Error(`npm run up exited ${up.code}`);
   }
-  upSeconds = (Date.now() - t0) / 1000;
-  keyFile = path.join(stateRoot, ".swarmlab", STACK, "id_swarmlab");
   manager = await sshTo("192.168.122.10");
   worker = await sshTo("192.168.122.11");
 });
@@ -160,26 +212,21 @@ beforeAll(async () => {
 afterAll(async () => {
   manager?.dispose();
   worker?.dispose();
-  if (!destroyed && created.length) await destroyRecorded(created, log);
+  if (!downDone && fs.existsSync(STATE_FILE)) await npmRun("down", "--", "--stack", STACK, "--remove");
   sweep();
   removeBystanders();
-  fs.rmSync(stateRoot, { recursive: true, force: true });
 });
 
-const finished = (suffix: string) => {
-  const r = created.filter((x) => x.name.endsWith(suffix));
-  if (!r.length) throw new Error(`nothing named *${suffix} was created`);
-  return Math.max(...r.map((x) => x.finishedMs)) / 1000;
-};
-
-describe("npm run up on a real hypervisor", () => {
-  it("reports how long each stage took", () => {
-    const ssh = Math.max(finished("docker0-ready"), finished("docker1-ready"));
-    const swarm = finished("swarm-join-docker1");
-    const workload = finished("workload-service");
-    log(`TIMINGS: ssh ${ssh.toFixed(1)} s, swarm ${swarm.toFixed(1)} s, workload ${workload.toFixed(1)} s, total up ${upSeconds.toFixed(1)} s`);
-    expect(ssh).toBeLessThan(swarm);
-    expect(swarm).toBeLessThan(workload);
+describe("the lab through the real Pulumi engine and the README's commands", () => {
+  it("npm run up builds the lab in phases and ends with a verify in which no fact fails", () => {
+    const { total, phases } = phasesOf(up!.output);
+    log(`TIMINGS: up ${total.toFixed(1)} s (npm run up incl. verify: ${up!.seconds.toFixed(1)} s); ${JSON.stringify(phases)}`);
+    const order = ["define", "ssh", "docker", "swarm", "workload"];
+    expect(Object.keys(phases)).toEqual(order);
+    for (let i = 1; i < order.length; i++) expect(phases[order[i]]).toBeGreaterThan(phases[order[i - 1]]);
+    // The verify summary that `up` printed: every fact passes or is a documented change.
+    expect(up!.output).toMatch(/Verifying the new lab/);
+    expect(up!.output).toMatch(/\d+ facts: \d+ passed, \d+ changed since the documented version, 0 failed/);
   });
 
   it("runs both domains", () => {
@@ -219,72 +266,64 @@ describe("npm run up on a real hypervisor", () => {
   });
 
   it("writes the inventory, ssh_config and a 0600 key, and ssh -F works", () => {
-    const dir = path.join(stateRoot, ".swarmlab", STACK);
-    const inv = JSON.parse(fs.readFileSync(path.join(dir, "inventory.json"), "utf8"));
+    const inv = JSON.parse(fs.readFileSync(inventoryFile, "utf8"));
     expect(inv.hosts.map((h: any) => h.address)).toEqual(["192.168.122.10", "192.168.122.11"]);
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
-    const r = spawnSync("ssh", ["-F", path.join(dir, "ssh_config"), "-o", "BatchMode=yes", "docker1", "hostname"], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync("ssh", ["-F", path.join(LAB_DIR, "ssh_config"), "-o", "BatchMode=yes", "docker1", "hostname"], { encoding: "utf8", timeout: 30_000 });
     expect(r.stderr).not.toMatch(/Permission denied/);
     expect(r.stdout.trim()).toBe("docker1.local");
   });
 
-  it("never shows the join token or the private key in logs or plain state", () => {
-    const init = created.find((r) => r.name.endsWith("swarm-init"))!;
-    const token = init.outs.stdout as string;
+  it("keeps the join token and the private key as secrets: ciphertext in the state file, absent from every log", async () => {
+    const open = await exportState(true);
+    const token = resourceNamed(open, "swarm-init")?.outputs?.stdout as string;
     expect(token).toMatch(/^SWMTKN-1-/);
-    const key = fs.readFileSync(keyFile, "utf8");
-    const logText = logLines.join("\n");
-    expect(logText).not.toContain(token);
-    expect(logText).not.toContain(key.split("\n")[1]);
-    const files = created.find((r) => r.name.endsWith("-files"))!;
-    expect(JSON.stringify(files.outs)).not.toContain(key.split("\n")[1]);
+    const keyLine = fs.readFileSync(keyFile, "utf8").split("\n")[1];
+    expect(keyLine.length).toBeGreaterThan(40);
+    const plain = fs.readFileSync(STATE_FILE, "utf8");
+    expect(plain).toContain("ciphertext");
+    const sealed = JSON.stringify(await exportState(false));
+    const logs = logLines.join("\n");
+    for (const [what, text] of [["the state file", plain], ["stack export", sealed], ["the logs", logs]] as const) {
+      expect(text.includes(token), `the join token is in ${what}`).toBe(false);
+      expect(text.includes(keyLine), `the private key is in ${what}`).toBe(false);
+    }
   });
 
-  it("plans no changes on a second up with the same config", async () => {
-    const { mocks } = await runMain("plan", manifest, created);
-    const changed = mocks.plan.filter((p) => p.changes);
-    expect(mocks.plan.length).toBe(created.filter((r) => r.kind !== "component").length);
-    expect(changed, JSON.stringify(changed)).toEqual([]);
+  it("npm run preview plans no change on the lab it built (--expect-no-changes)", async () => {
+    const r = await npmRun("preview", "--", "--stack", STACK, "--expect-no-changes");
+    expect(r.code).toBe(0);
   });
 
-  let clean: VerifyRun | undefined;
-
-  it("verify: no documented fact fails on the new lab; the changed ones are the documented differences", async () => {
+  it("npm run verify: no documented fact fails; the changed ones are the documented differences", async () => {
     fs.mkdirSync(RESULTS, { recursive: true });
-    const t0 = Date.now();
-    clean = await runVerify({ inventoryFile: inventoryFile(), format: "text", saveRawDir: path.join(RESULTS, "gather-clean") });
-    const seconds = (Date.now() - t0) / 1000;
-    log(`VERIFY: ${seconds.toFixed(1)} s, ${clean.sshSessions} SSH sessions, ${JSON.stringify(clean.summary)}`);
-    log(clean.rendered ?? "");
-    fs.writeFileSync(path.join(RESULTS, "verify.txt"), clean.rendered ?? "");
-    const failed = clean.results.filter((r) => r.outcome === "fail");
-    expect(failed.map((r) => `${r.id}: expected ${r.expected}; observed ${r.observed}`)).toEqual([]);
-    for (const r of clean.results.filter((x) => x.outcome === "changed")) {
-      expect(r.explanation, `${r.id} is "changed" without the documented explanation`).toBeTruthy();
+    const out = path.join(RESULTS, "verify.json");
+    const r = await npmRun("verify", "--", "--stack", STACK, "--format", "json", "--output", out, "--save-raw", path.join(RESULTS, "gather-clean"));
+    expect(r.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(out, "utf8"));
+    log(`VERIFY: ${r.seconds.toFixed(1)} s (npm run verify), ${report.timings.totalSeconds.toFixed(1)} s inside, ${report.sshSessions} SSH sessions, ${JSON.stringify(report.summary)}`);
+    const failed = report.results.filter((x: any) => x.outcome === "fail");
+    expect(failed.map((x: any) => `${x.id}: expected ${x.expected}; observed ${x.observed}`)).toEqual([]);
+    for (const x of report.results.filter((y: any) => y.outcome === "changed")) {
+      expect(x.explanation, `${x.id} is "changed" without the documented explanation`).toBeTruthy();
     }
     // The traffic checks ran and passed (PATH-4 decodes VNI 4097 from the wire).
-    expect(clean.results.filter((r) => r.id.startsWith("PATH-")).map((r) => `${r.id} ${r.outcome}`)).toEqual([
+    expect(report.results.filter((x: any) => x.id.startsWith("PATH-")).map((x: any) => `${x.id} ${x.outcome}`)).toEqual([
       "PATH-1 pass",
       "PATH-2 pass",
       "PATH-3 pass",
       "PATH-4 pass",
     ]);
-    expect(clean.sshSessions).toBe(3);
-    // Where the time goes in the guests: the gather script times each command.
-    for (const h of clean.gathered.hosts) {
-      const slow = Object.values(h.framed?.sections ?? {}).filter((x) => x.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, 4);
-      log(`VERIFY ${h.host}: session ${h.seconds.toFixed(1)} s, script ${((h.framed?.ms ?? 0) / 1000).toFixed(1)} s; slowest: ${slow.map((x) => `${x.key} ${x.ms} ms`).join(", ")}`);
-    }
-    // Measured 24-32 s here under TCG on a quiet machine (the issue's target is 30 s), but
-    // 40-43 s in CI runs where the same machine was slower throughout (SSH 103 s instead of
-    // 73-88 s). The bound catches a return of the old gather (74-93 s) without flaking.
-    expect(seconds).toBeLessThan(60);
+    expect(report.sshSessions).toBe(3);
+    // 24-43 s here under TCG across machine states; the bound catches a return of the old
+    // gather (74-93 s) without flaking.
+    expect(report.timings.totalSeconds).toBeLessThan(60);
   });
 
   it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
     // Drawn from what the verify run above gathered from the live lab (saved raw, replayed here).
     const replayDir = path.join(RESULTS, "gather-clean");
-    const d = await renderLabDiagram({ inventoryFile: inventoryFile(), replayDir, output: path.join(RESULTS, "lab.svg") });
+    const d = await renderLabDiagram({ inventoryFile, replayDir, output: path.join(RESULTS, "lab.svg") });
     for (const h of d.model.hosts) {
       for (const ns of h.namespaces) expect(d.svg, `${h.name}/${ns.id}`).toContain(ns.id);
     }
@@ -297,16 +336,11 @@ describe("npm run up on a real hypervisor", () => {
     }
     expect(d.svg).toMatch(/VNI 4097/);
     const html = path.join(RESULTS, "verify.html");
-    const run = await runVerify({ inventoryFile: inventoryFile(), format: "html", output: html, replayDir });
+    const run = await runVerify({ inventoryFile, format: "html", output: html, replayDir });
     expect(run.rendered).toContain("<svg");
-    const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
-    if (!chromium) {
-      log("no chromium here: the HTML report was not screenshotted");
-      return;
-    }
     const png = path.join(RESULTS, "verify.png");
     const shot = spawnSync(
-      chromium,
+      "chromium",
       ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
         `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-chromium-"))}`, `--screenshot=${png}`, "--window-size=1600,4200", `file://${html}`],
       { encoding: "utf8", timeout: 120_000 },
@@ -323,15 +357,35 @@ describe("npm run up on a real hypervisor", () => {
     const setAll = (state: string) => Promise.all(devices.map((l) => { const [n, d] = l.split(" "); return sh(worker!, `nsenter --net=${n} ip link set ${d} ${state}`); }));
     await setAll("down");
     try {
-      const cut = await runVerify({ inventoryFile: inventoryFile(), only: ["PATH-3", "PATH-4"] });
+      const cut = await runVerify({ inventoryFile, only: ["PATH-3", "PATH-4"] });
       expect(cut.results.map((r) => `${r.id} ${r.outcome}`)).toEqual(["PATH-3 fail", "PATH-4 fail"]);
     } finally {
       await setAll("up");
     }
   });
 
+  it("a domain deleted by hand: npm run refresh notices it, the next npm run up brings it back and verify passes again", async () => {
+    virsh("destroy", `${PREFIX}-docker1`);
+    virsh("undefine", `${PREFIX}-docker1`);
+    worker?.dispose();
+    const refresh = await npmRun("refresh", "--", "--stack", STACK);
+    expect(refresh.code).toBe(0);
+    expect(refresh.output).toMatch(new RegExp(`${PREFIX}-docker1-domain\\s+deleted`));
+    expect(resourceNamed(await exportState(false), "docker1-domain")).toBeUndefined();
+
+    const again = await npmRun("up", "--", "--stack", STACK);
+    expect(again.code).toBe(0);
+    log(`TIMINGS: up after the domain was deleted: ${phasesOf(again.output).total.toFixed(1)} s; ${JSON.stringify(phasesOf(again.output).phases)}`);
+    expect(virsh("domstate", `${PREFIX}-docker1`)).toBe("running");
+    // Its verify (part of `up`) passed; the service runs one task per node again.
+    expect(again.output).toMatch(/\d+ facts: \d+ passed, \d+ changed since the documented version, 0 failed/);
+    worker = await sshTo("192.168.122.11");
+    const tasks = (await sh(manager!, "docker service ps demoservice --filter desired-state=running --format '{{.Node}}'")).split("\n").sort();
+    expect(tasks).toEqual(["docker0.local", "docker1.local"]);
+  });
+
   const failing = async (only?: string[]) =>
-    (await runVerify({ inventoryFile: inventoryFile(), traffic: false, only })).results.filter((r) => r.outcome === "fail").map((r) => r.id).sort();
+    (await runVerify({ inventoryFile, traffic: false, only })).results.filter((r) => r.outcome === "fail").map((r) => r.id).sort();
 
   /**
    * Waits until demoservice runs exactly one task on each of the given nodes and every task
@@ -404,23 +458,21 @@ describe("npm run up on a real hypervisor", () => {
     expect(await failing()).toEqual(["IPAM-1", "RT-1", "SB-1", "SB-2", "VXLAN-1", "WL-1"]);
   });
 
-  it("notices, as pulumi refresh would, a domain deleted by hand; destroy then removes everything else", async () => {
-    const dom = created.find((r) => r.name.endsWith("docker1-domain"))!;
-    const p = loadDynamicProvider(dom.providerText!);
-    expect((await p.read!(dom.id, dom.outs)).id).toBe(dom.id);
-    virsh("destroy", `${PREFIX}-docker1`);
-    virsh("undefine", `${PREFIX}-docker1`);
-    expect((await p.read!(dom.id, dom.outs)).id).toBe("");
-
-    const errors = await destroyRecorded(created, log);
-    destroyed = true;
-    expect(errors.map((e) => e.message)).toEqual([]);
+  it("npm run down -- --remove leaves nothing of the lab, and everything else as it was", async () => {
+    manager?.dispose();
+    worker?.dispose();
+    const down = await npmRun("down", "--", "--stack", STACK, "--remove");
+    expect(down.code).toBe(0);
+    downDone = true;
+    log(`TIMINGS: down ${down.seconds.toFixed(1)} s`);
 
     expect(names("list", "--all", "--name").filter((n) => n.startsWith(PREFIX))).toEqual([]);
     expect(names("net-list", "--all", "--name").filter((n) => n.startsWith(PREFIX))).toEqual([]);
     expect(names("pool-list", "--all", "--name").filter((n) => n.startsWith(PREFIX))).toEqual([]);
     expect(fs.existsSync(`/var/lib/libvirt/images/${PREFIX}`)).toBe(false);
-    expect(fs.existsSync(path.join(stateRoot, ".swarmlab", STACK))).toBe(false);
+    expect(fs.existsSync(LAB_DIR)).toBe(false);
+    expect(fs.existsSync(STATE_FILE)).toBe(false);
+    expect(fs.existsSync(path.join(ROOT, `Pulumi.${STACK}.yaml`))).toBe(false);
     const qemu = spawnSync("pgrep", ["-f", `guest=${PREFIX}`], { encoding: "utf8" }).stdout.trim();
     expect(qemu).toBe("");
     expect(spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout).toBe(netnsBefore);

@@ -167,6 +167,21 @@ describe("guest scripts", () => {
     expect(r.stderr).toContain("docker service ps --no-trunc demoservice");
     expect(r.stderr).toContain("does not have 2 running tasks spread over the nodes");
     expect(bin.calls()).toContain("service ps --no-trunc demoservice");
+    // The service existed with both tasks on one node (a node came back): restarted once to spread them.
+    expect(bin.calls().filter((c) => c.startsWith("service update"))).toEqual(["service update --force --detach demoservice"]);
+    expect(bin.calls().filter((c) => c.startsWith("service create"))).toEqual([]);
+  });
+
+  it("workload leaves a running, spread service alone", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format": "192.168.200.0/24",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
+    });
+    const r = run(scripts.workload, bin.dir);
+    expect(r.status).toBe(0);
+    expect(bin.calls().filter((c) => /^(service (create|update)|network create)/.test(c))).toEqual([]);
   });
 
   it("workload refuses an existing demonet with another subnet", () => {

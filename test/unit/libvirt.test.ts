@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { bridgeName, domainXml, macFor, networkXml, overlayVolumeXml, poolXml } from "../../infra/libvirt/xml";
 import { virshProvider } from "../../infra/libvirt/provider";
 import { sshKeyProvider } from "../../infra/local";
-import { loadDynamicProvider } from "../harness/executing-mocks";
+import { loadDynamicProvider } from "../harness/dynamic";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-xml-"));
 function validate(kind: string, xml: string): void {

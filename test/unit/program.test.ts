@@ -7,7 +7,7 @@ import * as path from "path";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { unwrapSecrets } from "../harness/executing-mocks";
+import { unwrapSecrets } from "../harness/dynamic";
 
 interface Reg {
   type: string;
@@ -18,6 +18,8 @@ interface Reg {
 }
 
 const regs: Reg[] = [];
+/** A GuestCommand: the dynamic resource that runs a step on a guest over SSH. */
+const isGuestCommand = (r: { type: string; inputs: any }) => r.type.startsWith("pulumi-nodejs:dynamic") && typeof r.inputs.create === "string" && r.inputs.connection !== undefined;
 let clock = 0;
 let lab: any;
 const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-unit-"));
@@ -40,7 +42,7 @@ beforeAll(async () => {
           state.fingerprint = "SHA256:test";
           state.dir = inputs.dir;
         }
-        if (args.type === "command:remote:Command") state.stdout = "SWMTKN-1-test";
+        if (isGuestCommand({ type: args.type, inputs })) state.stdout = "SWMTKN-1-test";
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },
       async call(args) {
@@ -66,7 +68,7 @@ const after = (later: string, earlier: string) => expect(byName(later).start, `$
 
 describe("the program under mocks", () => {
   it("registers the components of the design", () => {
-    const types = new Set(regs.filter((r) => !r.type.startsWith("pulumi-nodejs") && !r.type.startsWith("command")).map((r) => r.type));
+    const types = new Set(regs.filter((r) => !r.type.startsWith("pulumi-nodejs")).map((r) => r.type));
     expect([...types].sort()).toEqual(["swarmlab:lab:Host", "swarmlab:lab:Network", "swarmlab:lab:Storage", "swarmlab:lab:Swarm", "swarmlab:lab:Workload"].filter((t) => types.has(t)).sort());
     expect(types).toContain("swarmlab:lab:Host");
     expect(types).toContain("swarmlab:lab:Swarm");
@@ -76,7 +78,7 @@ describe("the program under mocks", () => {
   });
 
   it("registers one network, one pool, a base volume, and per host a seed, a disk and a domain", () => {
-    const dyn = regs.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
+    const dyn = regs.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic") && !isGuestCommand(r));
     const kinds = (k: string) => dyn.filter((r) => r.inputs.kind === k).map((r) => r.inputs.name).sort();
     expect(kinds("network")).toEqual(["swarmlab-unit"]);
     expect(kinds("pool")).toEqual(["swarmlab-unit"]);
@@ -115,15 +117,19 @@ describe("the program under mocks", () => {
     after("files", "ssh-key");
   });
 
-  it("passes the join token on stdin only, with its output kept out of the logs", () => {
+  it("passes the join token on stdin only, and keeps it out of error messages", () => {
     const init = byName("swarm-init");
-    expect(init.inputs.logging).toBe("stderr");
+    expect(init.inputs.secretStdout).toBe(true);
     const join = byName("swarm-join-docker1");
     expect(join.inputs.stdin).toBe("SWMTKN-1-test");
     expect(join.inputs.create).not.toContain("SWMTKN");
-    for (const r of regs.filter((x) => x.type === "command:remote:Command")) {
-      expect(r.inputs.environment, `${r.name} must not use environment (SSH Setenv)`).toBeUndefined();
+    const commands = regs.filter(isGuestCommand);
+    expect(commands.map((r) => r.name.replace(/^swarmlab-unit-/, "")).sort()).toEqual([
+      "docker0-docker", "docker0-ready", "docker1-docker", "docker1-ready", "swarm-init", "swarm-join-docker1", "workload-service",
+    ]);
+    for (const r of commands) {
       expect(r.inputs.connection.user).toBe("swarm");
+      expect(r.inputs.stdin === undefined || r.name.endsWith("swarm-join-docker1"), `${r.name} must not get stdin`).toBe(true);
     }
   });
 

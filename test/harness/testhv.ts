@@ -20,8 +20,8 @@
  * `<domain type='qemu'>` (TCG).
  *
  * CLI (manual debugging):
- *   npx tsx scripts/testhv.ts up             # prints {"netns":...,"uri":...}, leaves it running
- *   npx tsx scripts/testhv.ts down <netns>   # stops that namespace's daemons, deletes the netns
+ *   npx tsx test/harness/testhv.ts up             # prints {"netns":...,"uri":...}, leaves it running
+ *   npx tsx test/harness/testhv.ts down <netns>   # stops that namespace's daemons, deletes the netns
  *
  * Only node built-ins are used.
  */
@@ -623,21 +623,13 @@ export async function stopTestHypervisorByNetns(netns: string, log: (s: string) 
 // ---------------------------------------------------------------------------------
 // CLI
 
-const HOST_TOOLS = ["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "genisoimage", "debootstrap", "ssh", "shellcheck", "virt-xml-validate"];
-
-/** Installs the host packages through the project's own script when a tool is missing. */
+/** Stops early, naming every missing program and its package (scripts/preflight.sh --tests). */
 async function ensureHostTools(log: (s: string) => void): Promise<void> {
-  const missing: string[] = [];
-  for (const t of HOST_TOOLS) {
-    const r = await run(["sh", "-c", `command -v ${t} || test -x /usr/sbin/${t}`]);
-    if (r.code !== 0) missing.push(t);
-  }
-  if (!missing.length) return;
-  log(`missing ${missing.join(", ")}: running scripts/install-host-deps.sh`);
   const { spawnSync } = await import("child_process");
-  const script = require("path").resolve(__dirname, "install-host-deps.sh");
-  const r = spawnSync("bash", [script], { stdio: "inherit" });
-  if (r.status !== 0) throw new Error(`install-host-deps.sh failed (exit ${r.status}); the end-to-end test needs root and Debian's packages`);
+  const script = require("path").resolve(__dirname, "../../scripts/preflight.sh");
+  const r = spawnSync("bash", [script, "--tests"], { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error("programs the end-to-end test needs are missing (listed above): run scripts/install-host-deps.sh as root");
+  log("host programs present");
 }
 
 /**
@@ -713,14 +705,21 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write("usage: testhv.ts run -- <command...>\n");
       return 2;
     }
+    const opts = argv.slice(1, sep >= 0 ? sep : argv.length);
     const env: NodeJS.ProcessEnv = {};
-    if (argv.slice(1, sep >= 0 ? sep : argv.length).includes("--with-test-image") && !process.env.SWARMLAB_TEST_IMAGE_MANIFEST) {
+    if (opts.includes("--with-test-image") && !process.env.SWARMLAB_TEST_IMAGE_MANIFEST) {
       // The image is built from Debian's mirror, so outside the namespace (which has no way out).
       env.SWARMLAB_TEST_IMAGE_MANIFEST = await buildTestImage(log);
     }
-    return runInside(child, log, env);
+    // The Pulumi CLI is built from Go modules, also outside the namespace.
+    const engine = opts.includes("--with-engine") ? (await import("./engine")).installTestEngine(log) : undefined;
+    try {
+      return await runInside(child, log, { ...env, ...engine?.env });
+    } finally {
+      engine?.remove();
+    }
   }
-  process.stderr.write("usage: testhv.ts up | down <netns> [--force] | run [--with-test-image] -- <command...>\n");
+  process.stderr.write("usage: testhv.ts up | down <netns> [--force] | run [--with-test-image] [--with-engine] -- <command...>\n");
   return 2;
 }
 

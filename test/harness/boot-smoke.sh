@@ -6,11 +6,11 @@
 #   SMOKE_SET_NAME=0 scripts/boot-smoke.sh   # network-config without `set-name`
 #   SMOKE_KEEP=1 scripts/boot-smoke.sh       # leave everything running (prints how to tear it down)
 #
-# Everything libvirt does happens inside a private network namespace (scripts/testhv.ts);
+# Everything libvirt does happens inside a private network namespace (test/harness/testhv.ts);
 # nothing is sent outside it. The ping target is the lab's own gateway.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 SET_NAME="${SMOKE_SET_NAME:-1}"
 KEEP="${SMOKE_KEEP:-0}"
 VCPUS="${SMOKE_VCPUS:-2}"
@@ -44,7 +44,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [[ "$KEEP" == 1 && $rc -eq 0 ]]; then
     log "SMOKE_KEEP=1: leaving $DOM running in netns $NS. Tear down with:"
-    log "  ip netns exec $NS virsh destroy $DOM; ip netns exec $NS virsh undefine $DOM; ip netns exec $NS virsh vol-delete --pool $POOL docker0.qcow2; ip netns exec $NS virsh pool-destroy $POOL; ip netns exec $NS virsh net-destroy $NET; npx tsx scripts/testhv.ts down $NS; rm -rf $WORK"
+    log "  ip netns exec $NS virsh destroy $DOM; ip netns exec $NS virsh undefine $DOM; ip netns exec $NS virsh vol-delete --pool $POOL docker0.qcow2; ip netns exec $NS virsh pool-destroy $POOL; ip netns exec $NS virsh net-destroy $NET; npx tsx test/harness/testhv.ts down $NS; rm -rf $WORK"
     exit 0
   fi
   log "tearing down"
@@ -54,7 +54,7 @@ cleanup() {
     "${VIRSH[@]}" vol-delete --pool "$POOL" docker0.qcow2 >/dev/null 2>&1 || true
     "${VIRSH[@]}" pool-destroy "$POOL" >/dev/null 2>&1 || true
     "${VIRSH[@]}" net-destroy "$NET" >/dev/null 2>&1 || true
-    (cd "$REPO" && npx --no-install tsx scripts/testhv.ts down "$NS") >&2 || log "WARNING: testhv down $NS failed"
+    (cd "$REPO" && npx --no-install tsx test/harness/testhv.ts down "$NS") >&2 || log "WARNING: testhv down $NS failed"
   fi
   if [[ $rc -ne 0 && -f "$WORK/console/console.log" ]]; then
     log "last lines of the guest console:"
@@ -69,7 +69,7 @@ trap 'exit 143' TERM
 
 # --- image --------------------------------------------------------------------
 T_BUILD0=$(now)
-IMG_DIR="$("$REPO/scripts/build-test-image.sh" | tail -n 1)"
+IMG_DIR="$("$REPO/test/harness/build-test-image.sh" | tail -n 1)"
 T_BUILD1=$(now)
 MANIFEST="$IMG_DIR/manifest.json"
 [[ -s "$MANIFEST" ]] || die "no manifest in $IMG_DIR"
@@ -78,7 +78,7 @@ DISK="$(mf disk)"; KERNEL="$(mf kernel)"; INITRD="$(mf initrd)"; CMDLINE="$(mf c
 log "image $IMG_DIR (build/cache step $(elapsed "$T_BUILD0" "$T_BUILD1") s, disk.qcow2 $(du -h "$DISK" | cut -f1))"
 
 # --- hypervisor -----------------------------------------------------------------
-HV_JSON="$(cd "$REPO" && npx --no-install tsx scripts/testhv.ts up)"
+HV_JSON="$(cd "$REPO" && npx --no-install tsx test/harness/testhv.ts up)"
 if [[ "$(node -e 'console.log(JSON.parse(process.argv[1]).reused)' "$HV_JSON")" != false ]]; then
   # Someone else's test hypervisor (e.g. a running e2e test): its lab uses the same
   # 192.168.122.0/24 network, and tearing down would stop their libvirtd. Leave it alone.

@@ -684,7 +684,7 @@ cat >"$STAGE/manifest.json" <<EOF
   "cloudInitVersion": "$CLOUDINIT_VERSION",
   "networkRenderer": "networkd",
   "workloadImage": "$WORKLOAD_IMAGE",
-  "builtBy": "scripts/build-test-image.sh@$SCRIPT_HASH",
+  "builtBy": "test/harness/build-test-image.sh@$SCRIPT_HASH",
   "builtAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 }
 EOF
