@@ -5,16 +5,20 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
-import { ActiveNetwork, CONFIG_KEYS, CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig } from "./config";
+import { ActiveNetwork, CONFIG_NAMESPACE, LabConfig, objectPrefixOf, RawConfig, validateConfig } from "./config";
 import { activeNetworks } from "./libvirt/inspect";
 import { defineLab, DefineLabOptions, LabOutputs } from "./program";
 
-export function readRawConfig(): RawConfig {
-  const config = new pulumi.Config(CONFIG_NAMESPACE);
+/**
+ * Every `swarmlab:*` key that is set, known or not, so that validation can name the unknown
+ * ones (a typo such as swarmlab:vcpu would otherwise be ignored silently). `all` defaults to
+ * the engine's configuration, keyed "swarmlab:vcpus" (the SDK drops any ":config:" infix).
+ */
+export function readRawConfig(all: Record<string, unknown> = pulumi.runtime.allConfig()): RawConfig {
+  const prefix = `${CONFIG_NAMESPACE}:`;
   const raw: RawConfig = {};
-  for (const k of CONFIG_KEYS) {
-    const v = config.get(k);
-    if (v !== undefined) raw[k] = v;
+  for (const [k, v] of Object.entries(all)) {
+    if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
   }
   return raw;
 }
@@ -24,13 +28,21 @@ export interface MainOptions extends Partial<DefineLabOptions> {
   activeNetworks?: (uri: string) => ActiveNetwork[];
 }
 
+/**
+ * Validates the configuration before the hypervisor is asked anything: virsh is only run when
+ * everything but the overlap with active networks is valid, so it never gets a refused URI
+ * (one that would run a program, say) and an unreachable libvirt does not hide config mistakes.
+ * The stack's own network (named by its object prefix) is left out of the overlap check, so a
+ * second `up` does not refuse the network the first one made.
+ */
 export function loadConfig(opts: MainOptions = {}): LabConfig {
   const stack = pulumi.getStack();
   const raw = readRawConfig();
-  const uri = raw.libvirtUri || "qemu:///system";
-  const own = `swarmlab-${stack}`;
-  const active = (opts.activeNetworks ?? activeNetworks)(uri).filter((n) => n.name !== own);
-  return validateConfig(raw, { stack, lab: swarmOverlayLab, activeNetworks: active });
+  const ctx = { stack, lab: swarmOverlayLab, activeNetworks: [] as ActiveNetwork[] };
+  const offline = validateConfig(raw, ctx);
+  const own = objectPrefixOf(stack);
+  const active = (opts.activeNetworks ?? activeNetworks)(offline.libvirtUri).filter((n) => n.name !== own);
+  return active.length ? validateConfig(raw, { ...ctx, activeNetworks: active }) : offline;
 }
 
 export function main(opts: MainOptions = {}): LabOutputs & { config: LabConfig } {

@@ -1,14 +1,27 @@
-/** Small IPv4 helpers shared by config validation and the components. Pure functions. */
+/**
+ * Small IPv4 helpers shared by config validation and the components. Pure functions.
+ *
+ * Parsing is strict: an address is exactly four decimal numbers 0-255 separated by dots,
+ * with no leading zeros (some tools read 010 as octal 8) and no whitespace anywhere (a
+ * trailing newline would otherwise end up inside cloud-init YAML and libvirt XML).
+ * Callers that take text from users must not trim it first: refusing is the point.
+ */
 
 export interface Cidr {
   /** Network address as an unsigned 32-bit integer. */
   network: number;
   prefix: number;
+  /** Canonical text, e.g. 192.168.122.0/24. */
   text: string;
 }
 
+const OCTET = "(0|[1-9]\\d{0,2})";
+const IPV4_RE = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+
+/** Parses dotted-decimal IPv4 text; undefined unless it is in canonical form. */
 export function parseIPv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
+  if (typeof text !== "string") return undefined;
+  const m = IPV4_RE.exec(text);
   if (!m) return undefined;
   const parts = m.slice(1).map(Number);
   if (parts.some((p) => p > 255)) return undefined;
@@ -23,15 +36,25 @@ function mask(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
-/** Parses "a.b.c.d/p". Returns undefined when malformed or when host bits are set. */
+/**
+ * Parses "a.b.c.d/p" (same strictness as parseIPv4; p is 0-32 without leading zeros).
+ * Returns undefined when malformed or when host bits are set.
+ */
 export function parseCidr(text: string): Cidr | undefined {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text.trim());
+  if (typeof text !== "string") return undefined;
+  const m = /^([^/]+)\/(0|[1-9]\d?)$/.exec(text);
   if (!m) return undefined;
   const ip = parseIPv4(m[1]);
   const prefix = Number(m[2]);
   if (ip === undefined || prefix > 32) return undefined;
   if ((ip & ~mask(prefix)) >>> 0 !== 0) return undefined;
   return { network: ip, prefix, text: `${formatIPv4(ip)}/${prefix}` };
+}
+
+/** The network an interface address belongs to, e.g. (172.17.0.1, 16) -> 172.17.0.0/16. */
+export function networkOf(address: number, prefix: number): Cidr {
+  const network = (address & mask(prefix)) >>> 0;
+  return { network, prefix, text: `${formatIPv4(network)}/${prefix}` };
 }
 
 export function cidrContains(c: Cidr, ip: number): boolean {
@@ -54,4 +77,13 @@ export function nthAddress(c: Cidr, n: number): string {
 
 export function netmaskOf(c: Cidr): string {
   return formatIPv4(mask(c.prefix));
+}
+
+/**
+ * The small DHCP range at the top of a lab network (offsets size-6 .. size-2, never below 2),
+ * as infra/program.ts declares it; static host addresses must stay out of it.
+ */
+export function dhcpRangeOf(c: Cidr): { start: number; end: number } {
+  const size = 2 ** (32 - c.prefix);
+  return { start: (c.network + Math.max(2, size - 6)) >>> 0, end: (c.network + size - 2) >>> 0 };
 }
