@@ -8,7 +8,6 @@ import { LabConfig } from "./config";
 import { LabHost, LabNetwork, LabStorage, SwarmCluster, SwarmWorkload } from "./components";
 import { LabFiles, SshKeyPair } from "./local";
 import { bridgeName, macFor } from "./libvirt/xml";
-import { nthAddress, parseCidr } from "./net";
 
 export interface DefineLabOptions {
   /** Where `.swarmlab/<stack>/` goes (the repository root by default). */
@@ -71,8 +70,6 @@ export function sshConfigOf(cfg: LabConfig, keyFile: string, knownHostsFile: str
 
 export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
   const prefix = cfg.objectPrefix;
-  const cidr = parseCidr(cfg.network.cidr);
-  if (!cidr) throw new Error(`unreachable: validated CIDR ${cfg.network.cidr} does not parse`);
 
   const key = new SshKeyPair(`${prefix}-ssh-key`, { comment: `swarmlab-${cfg.stack}` });
 
@@ -85,10 +82,7 @@ export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
     netmask: cfg.network.netmask,
     hosts: hostNet.map((h) => ({ mac: h.mac, address: h.address, hostname: h.hostname })),
     // A small DHCP range at the top of the network, away from the static addresses.
-    dhcpRange: {
-      start: nthAddress(cidr, Math.max(2, 2 ** (32 - cidr.prefix) - 6)),
-      end: nthAddress(cidr, 2 ** (32 - cidr.prefix) - 2),
-    },
+    dhcpRange: cfg.network.dhcpRange,
   });
 
   const storage = new LabStorage(`${prefix}-storage`, {

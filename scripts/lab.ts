@@ -20,6 +20,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { validateStackName } from "../infra/config";
 
 const ROOT = path.resolve(__dirname, "..");
 const STATE = path.join(ROOT, ".swarmlab");
@@ -76,9 +77,8 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
       throw new UsageError(`npm run ${verb} does not take "${a}" (allowed: ${allowed})`);
     }
   }
-  if (!/^[A-Za-z0-9_.-]+$/.test(out.stack) || out.stack.startsWith("-") || out.stack.startsWith(".")) {
-    throw new UsageError(`stack name "${out.stack}" is not allowed: use letters, digits, '.', '_' and '-', not first '.' or '-'`);
-  }
+  const bad = validateStackName(out.stack);
+  if (bad) throw new UsageError(bad);
   return out;
 }
 

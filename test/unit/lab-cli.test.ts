@@ -16,7 +16,9 @@ describe("lab CLI arguments", () => {
     expect(() => parseLabArgs(["up", "--remove"])).toThrow(/npm run up does not take "--remove" \(allowed: --stack NAME\)/);
     expect(() => parseLabArgs(["down", "--expect-no-changes"])).toThrow(/allowed: --stack NAME, --remove/);
     expect(() => parseLabArgs(["up", "--stack"])).toThrow(/--stack needs a stack name/);
-    for (const bad of ["..", "-x", ".hidden", "a/b", "my lab"]) expect(() => parseLabArgs(["up", "--stack", bad]), bad).toThrow(/stack name .* is not allowed/);
+    for (const bad of ["..", "-x", ".hidden", "a/b", "my lab", "Dev", "dev_", "x".repeat(39)]) {
+      expect(() => parseLabArgs(["up", "--stack", bad]), bad).toThrow(/stack name .* (is not allowed|characters long)/);
+    }
   });
 
   it("passes everything after pulumi to the CLI, and needs something to pass", () => {
