@@ -170,7 +170,9 @@ export interface WorkloadArgs {
 
 /**
  * WL-1 and WL-2: the overlay network and the service, then waits until one task runs on
- * each node. On timeout it prints `docker service ps --no-trunc` so the user sees why.
+ * each node. Run again on a running lab it rolls a changed image out (`docker service update
+ * --image`) and spreads tasks that a returning node lost. On timeout it prints `docker service
+ * ps --no-trunc` so the user sees why.
  */
 export function workloadScript(a: WorkloadArgs): string {
   const create = [
@@ -181,6 +183,12 @@ export function workloadScript(a: WorkloadArgs): string {
     `--name ${shq(a.service)}`,
     shq(a.image),
     ...a.command.map(shq),
+  ].join(" ");
+  const update = [
+    "docker service update --detach",
+    ...(a.pull ? [] : ["--no-resolve-image"]),
+    `--image ${shq(a.image)}`,
+    shq(a.service),
   ].join(" ");
   return `${HEADER}
 deadline=$(( $(date +%s) + ${a.timeoutSec} ))
@@ -207,8 +215,19 @@ spread() {
   nodes=$(printf '%s\\n' "$running" | awk 'NF {print $1}' | sort -u | wc -l)
   [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]
 }
+# An image reference as the swarm records it, without digest and with the implied :latest tag.
+normalise() { local r="\${1%%@*}"; case "\${r##*/}" in *:*) ;; *) r="$r:latest" ;; esac; printf '%s' "$r"; }
 if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
   ${create} >&2
+elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' ${shq(a.service)})")" != "$(normalise ${shq(a.image)})" ]; then
+  # swarmlab:workloadImage changed: roll the new image out, task by task.
+  ${update} >&2
+  while [ "$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})" = updating ]; do
+    expired && { diagnose; fail "service ${a.service} is still updating to ${a.image} after ${a.timeoutSec}s"; }
+    sleep 2
+  done
+  state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})
+  case "$state" in ""|completed) ;; *) diagnose; fail "the update of ${a.service} to ${a.image} ended $state" ;; esac
 elif ! spread; then
   # A node came back (its guest was defined anew) after the swarm had moved its task away:
   # the swarm does not move tasks back by itself, so restart them to spread them again.

@@ -160,6 +160,7 @@ describe("guest scripts", () => {
       "node ls --filter name=docker0.local": "docker0.local Ready\n",
       "node ls --filter name=docker1.local": "docker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
+      "service inspect --format {{.Spec": "alpine:latest@sha256:0123\n",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker0.local Running 2 seconds ago\n",
     });
     const r = run(workloadScript({ ...workload, timeoutSec: 1 }), bin.dir);
@@ -172,11 +173,55 @@ describe("guest scripts", () => {
     expect(bin.calls().filter((c) => c.startsWith("service create"))).toEqual([]);
   });
 
+  it("workload rolls a changed image out and waits for the update to complete", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format": "192.168.200.0/24",
+      "service inspect --format {{.Spec": "swarmlab/busybox-static:local\n",
+      "service inspect --format {{if .UpdateStatus}}": "completed\n",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
+    });
+    const r = run(workloadScript({ ...workload, pull: false, image: "swarmlab/busybox-static:v2" }), bin.dir);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(bin.calls().filter((c) => c.startsWith("service update"))).toEqual([
+      "service update --detach --no-resolve-image --image swarmlab/busybox-static:v2 demoservice",
+    ]);
+  });
+
+  it("workload fails, saying so, when the image update ends paused", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format": "192.168.200.0/24",
+      "service inspect --format {{.Spec": "alpine:latest@sha256:0123\n",
+      "service inspect --format {{if .UpdateStatus}}": "paused\n",
+    });
+    const r = run(workloadScript({ ...workload, image: "busybox" }), bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the update of demoservice to busybox ended paused");
+  });
+
+  it("workload takes alpine and alpine:latest@sha256:... for the same image", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format": "192.168.200.0/24",
+      "service inspect --format {{.Spec": "alpine:latest@sha256:0123\n",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
+    });
+    const r = run(scripts.workload, bin.dir);
+    expect(r.status).toBe(0);
+    expect(bin.calls().filter((c) => c.startsWith("service update"))).toEqual([]);
+  });
+
   it("workload leaves a running, spread service alone", () => {
     const bin = fakeDocker({
       "node ls --filter name=docker0.local": "docker0.local Ready\n",
       "node ls --filter name=docker1.local": "docker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
+      "service inspect --format {{.Spec": "alpine\n",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
     });
     const r = run(scripts.workload, bin.dir);
