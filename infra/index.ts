@@ -9,3 +9,4 @@ export const inventoryFile = lab.inventoryFile;
 export const sshCommand = lab.sshCommand;
 export const tasks = lab.tasks;
 export const sshKeyFingerprint = lab.sshKeyFingerprint;
+export const settings = lab.settings;

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
 import { ActiveNetwork, CONFIG_NAMESPACE, LabConfig, objectPrefixOf, RawConfig, validateConfig } from "./config";
 import { activeNetworks } from "./libvirt/inspect";
+import { fixedSettings } from "./settings";
 import { defineLab, DefineLabOptions, LabOutputs } from "./program";
 
 /**
@@ -61,5 +62,7 @@ export function stackOutputs(opts: MainOptions = {}) {
     sshCommand: lab.sshCommand,
     tasks: lab.tasks,
     sshKeyFingerprint: lab.keyFingerprint,
+    /** What `npm run up` compares the next configuration with (see infra/settings.ts). */
+    settings: fixedSettings(lab.config),
   };
 }

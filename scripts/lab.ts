@@ -20,7 +20,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { validateStackName } from "../infra/config";
+import { CONFIG_NAMESPACE, RawConfig, validateConfig, validateStackName } from "../infra/config";
+import { fixedSettings, refusedChanges } from "../infra/settings";
+import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
 
 const ROOT = path.resolve(__dirname, "..");
 const STATE = path.join(ROOT, ".swarmlab");
@@ -142,6 +144,34 @@ async function openStack(stackName: string, env: Record<string, string>, bin: st
 
 const write = (s: string) => process.stdout.write(s);
 
+/**
+ * Refuses, before the engine changes anything, a configuration whose fixed settings differ from
+ * what the last `up` applied (infra/settings.ts). A configuration that does not validate is left
+ * to the program, which reports every problem.
+ */
+async function checkFixedSettings(stack: Stack): Promise<void> {
+  const applied = (await stack.outputs()).settings?.value;
+  if (!applied || typeof applied !== "object") return;
+  const raw: RawConfig = {};
+  for (const [key, v] of Object.entries(await stack.getAllConfig())) {
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = v.value;
+  }
+  let next: Record<string, string>;
+  try {
+    next = fixedSettings(validateConfig(raw, { stack: stack.name, lab: swarmOverlayLab, activeNetworks: [] }));
+  } catch {
+    return;
+  }
+  const refused = refusedChanges(applied, next);
+  if (refused.length) {
+    throw new Error(
+      `these settings cannot change on a running lab (nothing was changed):\n${refused.map((r) => `  - ${r}`).join("\n")}\n` +
+        `Set them back (npm run pulumi -- config set swarmlab:<key> <value> --stack ${stack.name}), ` +
+        `or rebuild the lab: npm run down -- --stack ${stack.name}, then npm run up -- --stack ${stack.name}`,
+    );
+  }
+}
+
 /** The steps of building a lab, by the suffix of their resources' names, in the order they happen. */
 const PHASES: [phase: string, suffix: RegExp][] = [
   ["define", /-domain$/],
@@ -183,6 +213,7 @@ async function run(args: LabArgs): Promise<number> {
     return r.status ?? 1;
   }
   const stack = await openStack(args.stack, env, bin);
+  if (args.verb === "up" || args.verb === "preview") await checkFixedSettings(stack);
   switch (args.verb) {
     case "up": {
       const t0 = Date.now();
