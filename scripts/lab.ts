@@ -272,5 +272,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  // Ctrl-C reaches the Pulumi CLI too (one process group): it stops starting new steps and waits
+  // for those under way, and the program it talks to lives in this process, so stay alive until
+  // it is done. A second Ctrl-C stops at once; `npm run up` again picks up where it stopped.
+  let interrupts = 0;
+  process.on("SIGINT", () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write("\nswarmlab: interrupted; waiting for the steps under way to finish (Ctrl-C again to stop at once)\n");
+  });
+  main(process.argv.slice(2)).then((code) => process.exit(interrupts && code === 0 ? 130 : code));
 }

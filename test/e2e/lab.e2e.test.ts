@@ -53,18 +53,32 @@ interface NpmRun {
 
 /** Runs `npm run <args>` in the repository as a user would, its output logged and returned. */
 function npmRun(...args: string[]): Promise<NpmRun> {
+  return npmRunInterrupted(undefined, ...args);
+}
+
+/**
+ * Like npmRun; when `interruptAt` matches the output, presses Ctrl-C as a terminal does: SIGINT
+ * to the command's whole process group (npm, the CLI, the Pulumi engine and its plugins).
+ */
+function npmRunInterrupted(interruptAt: RegExp | undefined, ...args: string[]): Promise<NpmRun> {
   const t0 = Date.now();
   log(`$ npm run ${args.join(" ")}`);
   return new Promise((resolve) => {
-    const child = spawn("npm", ["run", "--silent", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["run", "--silent", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: interruptAt !== undefined });
     let output = "";
     let partial = "";
+    let interrupted = false;
     const take = (d: Buffer) => {
       const text = d.toString();
       output += text;
       const lines = (partial + text).split("\n");
       partial = lines.pop() ?? "";
       for (const l of lines) log(`  ${l}`);
+      if (interruptAt && !interrupted && interruptAt.test(output)) {
+        interrupted = true;
+        log(`  ^C (SIGINT to process group ${child.pid})`);
+        process.kill(-child.pid!, "SIGINT");
+      }
     };
     child.stdout.on("data", take);
     child.stderr.on("data", take);
@@ -177,6 +191,8 @@ function phasesOf(output: string): { total: number; phases: Record<string, numbe
 let manager: NodeSSH | undefined;
 let worker: NodeSSH | undefined;
 let up: NpmRun | undefined;
+let interrupted: NpmRun | undefined;
+let domainsAtInterrupt: string[] = [];
 let downDone = false;
 const netnsBefore = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
 
@@ -202,6 +218,9 @@ beforeAll(async () => {
   const set = await npmRun("pulumi", "--", "config", "set-all", "--stack", STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]));
   if (set.code !== 0) throw new Error(`config set-all failed (${set.code})`);
 
+  // Ctrl-C while the domains are being created, as a trainer might; the next up must converge.
+  interrupted = await npmRunInterrupted(/swarmlab-e2e-docker[01]-domain creating/, "up", "--", "--stack", STACK);
+  domainsAtInterrupt = names("list", "--all", "--name").filter((n) => n.startsWith(PREFIX));
   up = await npmRun("up", "--", "--stack", STACK);
   if (up.code !== 0) {
     consoleTails();
@@ -229,6 +248,13 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     // The verify summary that `up` printed: every fact passes or is a documented change.
     expect(up!.output).toMatch(/Verifying the new lab/);
     expect(up!.output).toMatch(/\d+ facts: \d+ passed, \d+ changed since the documented version, 0 failed/);
+  });
+
+  it("an up interrupted (Ctrl-C) while the domains were being created stopped, and the next up converged", () => {
+    expect(interrupted!.code).not.toBe(0);
+    expect(interrupted!.output).toMatch(/interrupted; waiting for the steps under way to finish/);
+    log(`INTERRUPT: stopped after ${interrupted!.seconds.toFixed(1)} s; domains then: ${JSON.stringify(domainsAtInterrupt)}`);
+    expect(up!.code).toBe(0);
   });
 
   it("runs both domains", () => {
@@ -368,7 +394,34 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     }
   });
 
-  it("a domain deleted by hand: npm run refresh notices it, the next npm run up brings it back and verify passes again", async () => {
+  it("a fixed setting changed on the running lab is refused before anything changes, saying how", async () => {
+    const set = await npmRun("pulumi", "--", "config", "set", "swarmlab:dockerVersion", "24.0", "--stack", STACK);
+    expect(set.code).toBe(0);
+    const refused = await npmRun("up", "--", "--stack", STACK);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(/swarmlab:dockerVersion is 24\.0, but the running lab was built with/);
+    expect(refused.output).toMatch(/npm run down -- --stack e2e/);
+    expect(refused.output).not.toMatch(/Updating \(e2e\)/);
+    expect((await npmRun("pulumi", "--", "config", "rm", "swarmlab:dockerVersion", "--stack", STACK)).code).toBe(0);
+  });
+
+  it("a new workloadImage is rolled out to the service by npm run up, and verify passes", async () => {
+    // Guests have no registry: the new image must be on both nodes (an honest second name).
+    for (const ssh of [manager!, worker!]) await sh(ssh, "docker tag swarmlab/busybox-static:local swarmlab/busybox-static:v2");
+    expect((await npmRun("pulumi", "--", "config", "set", "swarmlab:workloadImage", "swarmlab/busybox-static:v2", "--stack", STACK)).code).toBe(0);
+    const preview = await npmRun("preview", "--", "--stack", STACK);
+    expect(preview.code).toBe(0);
+    expect(preview.output).toMatch(/swarmlab-e2e-workload-service\s+update/);
+    expect(preview.output).not.toMatch(new RegExp(`${PREFIX}-docker\\S*\\s+(replace|create|delete)`));
+    const r = await npmRun("up", "--", "--stack", STACK);
+    expect(r.code).toBe(0);
+    log(`TIMINGS: up with a new workloadImage: ${phasesOf(r.output).total.toFixed(1)} s; ${JSON.stringify(phasesOf(r.output).phases)}`);
+    expect(r.output).toMatch(/\d+ facts: \d+ passed, \d+ changed since the documented version, 0 failed/);
+    const images = (await sh(manager!, "docker service ps demoservice --filter desired-state=running --format '{{.Node}} {{.Image}}'")).split("\n").sort();
+    expect(images).toEqual(["docker0.local swarmlab/busybox-static:v2", "docker1.local swarmlab/busybox-static:v2"]);
+  });
+
+  it("a domain deleted by hand is noticed by npm run refresh; with a new memoryMiB, npm run up brings it back, replaces the other, and verify passes", async () => {
     worker?.dispose();
     virsh("destroy", `${PREFIX}-docker1`);
     virsh("undefine", `${PREFIX}-docker1`);
@@ -377,15 +430,27 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     expect(refresh.output).toMatch(new RegExp(`${PREFIX}-docker1-domain\\s+deleted`));
     expect(resourceNamed(await exportState(false), "docker1-domain")).toBeUndefined();
 
+    expect((await npmRun("pulumi", "--", "config", "set", "swarmlab:memoryMiB", "1280", "--stack", STACK)).code).toBe(0);
+    const preview = await npmRun("preview", "--", "--stack", STACK);
+    expect(preview.code).toBe(0);
+    expect(preview.output).toMatch(new RegExp(`${PREFIX}-docker1-domain\\s+create`));
+    expect(preview.output).toMatch(new RegExp(`${PREFIX}-docker0-domain\\s+replace`));
+
     const again = await npmRun("up", "--", "--stack", STACK);
     expect(again.code).toBe(0);
-    log(`TIMINGS: up after the domain was deleted: ${phasesOf(again.output).total.toFixed(1)} s; ${JSON.stringify(phasesOf(again.output).phases)}`);
-    expect(virsh("domstate", `${PREFIX}-docker1`)).toBe("running");
+    log(`TIMINGS: up with docker1 deleted and a new memoryMiB: ${phasesOf(again.output).total.toFixed(1)} s; ${JSON.stringify(phasesOf(again.output).phases)}`);
+    for (const h of ["docker0", "docker1"]) {
+      expect(virsh("domstate", `${PREFIX}-${h}`)).toBe("running");
+      expect(virsh("dominfo", `${PREFIX}-${h}`)).toMatch(/Max memory:\s+1310720 KiB/);
+    }
     // Its verify (part of `up`) passed; the service runs one task per node again.
     expect(again.output).toMatch(/\d+ facts: \d+ passed, \d+ changed since the documented version, 0 failed/);
+    manager?.dispose();
+    manager = await sshTo("192.168.122.10");
     worker = await sshTo("192.168.122.11");
     const tasks = (await sh(manager!, "docker service ps demoservice --filter desired-state=running --format '{{.Node}}'")).split("\n").sort();
     expect(tasks).toEqual(["docker0.local", "docker1.local"]);
+    expect((await npmRun("preview", "--", "--stack", STACK, "--expect-no-changes")).code).toBe(0);
   });
 
   const failing = async (only?: string[]) =>
@@ -457,7 +522,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     // The swarm removes a network only once its tasks are gone; retry until it is.
     await sh(manager!, "for i in $(seq 1 60); do docker network rm demonet >/dev/null 2>&1; docker network inspect demonet >/dev/null 2>&1 || exit 0; sleep 2; done; exit 1");
     await sh(manager!, "docker network create -d overlay --subnet 192.168.201.0/24 demonet");
-    await sh(manager!, "docker service create --detach --no-resolve-image --replicas 2 --network demonet --name demoservice swarmlab/busybox-static:local sleep 50000");
+    await sh(manager!, "docker service create --detach --no-resolve-image --replicas 2 --network demonet --name demoservice swarmlab/busybox-static:v2 sleep 50000");
     await converge(["docker0.local", "docker1.local"]);
     expect(await failing()).toEqual(["IPAM-1", "RT-1", "SB-1", "SB-2", "VXLAN-1", "WL-1"]);
   });
