@@ -30,7 +30,13 @@ export const CONFIG_NAMESPACE = "swarmlab";
 
 /** The documented seeds ran CentOS 7 GenericCloud on QEMU/KVM (HOST-1). */
 export const DEFAULT_BASE_IMAGE =
-  "https://cloud.centos.org/centos/7/images/CentOS-7-x86_64-GenericCloud.qcow2";
+  "https://cloud.centos.org/centos/7/images/CentOS-7-x86_64-GenericCloud-2211.qcow2";
+/**
+ * The default image is a versioned build, checked by its published sha256
+ * (centos/7/images/sha256sum.txt: 902,889,472 bytes). The unversioned GenericCloud alias is not
+ * kept consistent between its forms, so it is not used.
+ */
+export const DEFAULT_BASE_IMAGE_SHA256 = "284aab2b23d91318f169ff464bce4d53404a15a0618ceb34562838c59af4adea";
 
 export const DEFAULT_LIBVIRT_URI = "qemu:///system";
 
@@ -571,9 +577,9 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
 
   // Base image: URL or absolute path, or a manifest.json of the project's image builder.
   const baseRaw = scalar(problems, "baseImage", raw.baseImage)?.trim() || DEFAULT_BASE_IMAGE;
-  let baseImage: BaseImage = { source: baseRaw };
+  let baseImage: BaseImage = baseRaw === DEFAULT_BASE_IMAGE ? { source: baseRaw, sha256: DEFAULT_BASE_IMAGE_SHA256 } : { source: baseRaw };
   if (/^https?:\/\//.test(baseRaw)) {
-    baseImage = { source: baseRaw };
+    // (the default image keeps its pinned sha256; baseImageSha256 below may set one for any URL)
   } else if (path.isAbsolute(baseRaw)) {
     if (!exists(baseRaw)) {
       problems.push(`${ns}:baseImage = ${show(baseRaw)} does not exist; allowed: an http(s) URL or an existing absolute path`);

@@ -26,6 +26,12 @@ function problems(raw: RawConfig, extra: Partial<typeof ctx> = {}): string[] {
 }
 
 describe("config defaults", () => {
+  it("checks a URL other than the default only when baseImageSha256 is given", () => {
+    expect(validateConfig({ baseImage: "https://example.org/x.qcow2" }, ctx).baseImage.sha256).toBeUndefined();
+    const sha = "a".repeat(64);
+    expect(validateConfig({ baseImage: "https://example.org/x.qcow2", baseImageSha256: sha }, ctx).baseImage.sha256).toBe(sha);
+  });
+
   it("gives the documented lab when nothing is set", () => {
     const c = validateConfig({}, ctx);
     expect(c.libvirtUri).toBe("qemu:///system");
@@ -42,6 +48,9 @@ describe("config defaults", () => {
       { name: "docker1", hostname: "docker1.local", role: "worker", address: "192.168.122.11" },
     ]);
     expect(c.baseImage.source).toBe(DEFAULT_BASE_IMAGE);
+    // A versioned build, pinned by its published sha256.
+    expect(c.baseImage.source).toMatch(/GenericCloud-2211\.qcow2$/);
+    expect(c.baseImage.sha256).toBe("284aab2b23d91318f169ff464bce4d53404a15a0618ceb34562838c59af4adea");
     expect(c.workloadImage).toBe("alpine");
     expect(c.workloadImagePull).toBe(true);
     expect(c.guestUser).toBe("swarm");
