@@ -122,6 +122,18 @@ describe("GuestCommand over SSH", () => {
     ).rejects.toThrow(/cannot reach swarm@127\.0\.0\.1 over SSH after 2 attempts/);
   });
 
+  it("uses the stack's key only: a stale SSH_AUTH_SOCK changes nothing", async () => {
+    const before = process.env.SSH_AUTH_SOCK;
+    process.env.SSH_AUTH_SOCK = "/nonexistent/agent.sock";
+    try {
+      const { outs } = await guestCommandProvider.create!(inputs({ create: "with-stale-agent", connection: { ...inputs().connection, dialAttempts: 1 } as any }));
+      expect(outs.stdout).toBe("ran with-stale-agent");
+    } finally {
+      if (before === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = before;
+    }
+  });
+
   it("is refused with a key the guest does not know", async () => {
     await expect(
       guestCommandProvider.create!(inputs({ connection: { ...inputs().connection, privateKey: otherKey.privateKey, dialAttempts: 1 } as any })),
