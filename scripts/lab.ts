@@ -20,7 +20,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { CONFIG_NAMESPACE, RawConfig, validateConfig, validateStackName } from "../infra/config";
+import { CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig, validateStackName } from "../infra/config";
+import { runOnGuest } from "../infra/guest/command";
+import { asRoot, workloadScript } from "../infra/guest/scripts";
+import { revertToBaseline, saveBaseline, withBaseline } from "../infra/libvirt/snapshots";
 import { fixedSettings, refusedChanges } from "../infra/settings";
 import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
 
@@ -30,16 +33,17 @@ const PROJECT = "swarmlab";
 
 class UsageError extends Error {}
 
-const USAGE = `usage: npm run up|preview|refresh|down [-- --stack NAME] [options]
+const USAGE = `usage: npm run up|preview|refresh|reset|down [-- --stack NAME] [options]
        npm run pulumi -- <pulumi arguments>
   up        create or update the lab, then run verify (swarmlab:verifyAfterUp false skips it)
   preview   show what up would change; --expect-no-changes fails if anything would; --diff
   refresh   read the real state of every object (notices what was deleted by hand)
+  reset     return the lab to its state after the last npm run up that changed it and verified
   down      destroy the lab; --remove also removes the stack and its configuration
   pulumi    run the Pulumi CLI with the lab's backend and passphrase (e.g. config set)`;
 
 export interface LabArgs {
-  verb: "up" | "preview" | "refresh" | "down" | "pulumi";
+  verb: "up" | "preview" | "refresh" | "reset" | "down" | "pulumi";
   stack: string;
   expectNoChanges: boolean;
   diff: boolean;
@@ -52,6 +56,7 @@ const VERB_FLAGS: Record<string, string[]> = {
   up: [],
   preview: ["--expect-no-changes", "--diff"],
   refresh: [],
+  reset: [],
   down: ["--remove"],
 };
 
@@ -61,7 +66,7 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
     if (!args.length) throw new UsageError("npm run pulumi needs the Pulumi CLI's arguments, e.g. npm run pulumi -- config set swarmlab:domainType qemu");
     return { verb, stack: "", expectNoChanges: false, diff: false, remove: false, rest: [...args] };
   }
-  if (!verb || !(verb in VERB_FLAGS)) throw new UsageError(`unknown command "${verb ?? ""}": use up, preview, refresh, down or pulumi`);
+  if (!verb || !(verb in VERB_FLAGS)) throw new UsageError(`unknown command "${verb ?? ""}": use up, preview, refresh, reset, down or pulumi`);
   const out: LabArgs = { verb: verb as LabArgs["verb"], stack: "dev", expectNoChanges: false, diff: false, remove: false, rest: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -144,6 +149,70 @@ async function openStack(stackName: string, env: Record<string, string>, bin: st
 
 const write = (s: string) => process.stdout.write(s);
 
+/** The stack's configuration, validated as the program validates it (without asking the hypervisor). */
+async function labConfigOf(stack: Stack): Promise<LabConfig> {
+  const raw: RawConfig = {};
+  for (const [key, v] of Object.entries(await stack.getAllConfig())) {
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = v.value;
+  }
+  return validateConfig(raw, { stack: stack.name, lab: swarmOverlayLab, activeNetworks: [] });
+}
+
+const domainsOf = (cfg: LabConfig) => cfg.hosts.map((h) => `${cfg.objectPrefix}-${h.name}`);
+
+/**
+ * `npm run reset`: every domain back to its baseline (disks and memory, so the swarm, demonet
+ * and demoservice as they were), the guests' clocks set to now, then the lab's own readiness
+ * check on the manager: both nodes Ready, one task per node.
+ */
+async function reset(stack: Stack): Promise<void> {
+  const t0 = Date.now();
+  const cfg = await labConfigOf(stack);
+  await revertToBaseline(cfg.libvirtUri, domainsOf(cfg));
+  const reverted = (Date.now() - t0) / 1000;
+  const keyFile = path.join(STATE, cfg.stack, "id_swarmlab");
+  if (!fs.existsSync(keyFile)) throw new Error(`${keyFile} is missing: run npm run up -- --stack ${cfg.stack} to write it again`);
+  const privateKey = fs.readFileSync(keyFile, "utf8");
+  const connection = (host: string) => ({ host, user: cfg.guestUser, privateKey, dialAttempts: 30, dialTimeoutSec: 10 });
+  // The guests resume at the moment of the snapshot: bring their clocks to now.
+  await Promise.all(
+    cfg.hosts.map((h) => runOnGuest({ connection: connection(h.address), create: `sudo -n date -u -s @${Math.round(Date.now() / 1000)} >/dev/null` })),
+  );
+  const manager = cfg.hosts.find((h) => h.role === "manager")!;
+  const w = cfg.lab.workload;
+  await runOnGuest({
+    connection: connection(manager.address),
+    create: asRoot(
+      "reset",
+      workloadScript({
+        overlay: w.overlay.name,
+        subnet: w.overlay.subnet,
+        service: w.service.name,
+        replicas: w.service.replicas,
+        image: cfg.workloadImage,
+        command: w.service.command,
+        pull: cfg.workloadImagePull,
+        nodes: cfg.hosts.map((h) => h.hostname),
+        timeoutSec: 120,
+      }),
+    ),
+  });
+  write(`swarmlab: lab ${cfg.stack} reset in ${((Date.now() - t0) / 1000).toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`);
+}
+
+/**
+ * After an `up` whose verify passed: saves the baseline `npm run reset` returns to, when the lab
+ * has none yet or this `up` changed it.
+ */
+async function keepBaseline(stack: Stack, changed: boolean): Promise<void> {
+  const cfg = await labConfigOf(stack);
+  const domains = domainsOf(cfg);
+  if (!changed && (await withBaseline(cfg.libvirtUri, domains)).length === domains.length) return;
+  const t0 = Date.now();
+  await saveBaseline(cfg.libvirtUri, domains);
+  write(`swarmlab: saved this verified lab as the baseline of npm run reset (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+}
+
 /**
  * Refuses, before the engine changes anything, a configuration whose fixed settings differ from
  * what the last `up` applied (infra/settings.ts). A configuration that does not validate is left
@@ -152,13 +221,9 @@ const write = (s: string) => process.stdout.write(s);
 async function checkFixedSettings(stack: Stack): Promise<void> {
   const applied = (await stack.outputs()).settings?.value;
   if (!applied || typeof applied !== "object") return;
-  const raw: RawConfig = {};
-  for (const [key, v] of Object.entries(await stack.getAllConfig())) {
-    if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = v.value;
-  }
   let next: Record<string, string>;
   try {
-    next = fixedSettings(validateConfig(raw, { stack: stack.name, lab: swarmOverlayLab, activeNetworks: [] }));
+    next = fixedSettings(await labConfigOf(stack));
   } catch {
     return;
   }
@@ -214,6 +279,7 @@ async function run(args: LabArgs): Promise<number> {
   }
   const stack = await openStack(args.stack, env, bin);
   if (args.verb === "up" || args.verb === "preview") await checkFixedSettings(stack);
+  let changed = false;
   switch (args.verb) {
     case "up": {
       const t0 = Date.now();
@@ -222,11 +288,15 @@ async function run(args: LabArgs): Promise<number> {
         const m = e.resOutputsEvent?.metadata;
         if (m) done.push({ name: m.urn.split("::").pop() ?? m.urn, op: m.op, seconds: (Date.now() - t0) / 1000 });
       };
-      await stack.up({ onOutput: write, onEvent });
+      const result = await stack.up({ onOutput: write, onEvent });
       const phases = phaseTimes(done);
       write(`\nswarmlab: up took ${((Date.now() - t0) / 1000).toFixed(1)} s${phases ? ` (done at: ${phases})` : ""}\n`);
+      changed = Object.entries(result.summary.resourceChanges ?? {}).some(([op, n]) => op !== "same" && (n ?? 0) > 0);
       break;
     }
+    case "reset":
+      await reset(stack);
+      return 0;
     case "preview":
       await stack.preview({ onOutput: write, expectNoChanges: args.expectNoChanges, diff: args.diff });
       return 0;
@@ -245,6 +315,7 @@ async function run(args: LabArgs): Promise<number> {
   if (cfg?.value === "false") return 0;
   write(`\nVerifying the new lab against the documented facts (npm run verify -- --stack ${args.stack}):\n`);
   const verify = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "verify.ts"), "--stack", args.stack], { cwd: ROOT, stdio: "inherit" });
+  if (verify.status === 0) await keepBaseline(stack, changed);
   return verify.status ?? 1;
 }
 

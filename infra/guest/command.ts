@@ -54,7 +54,8 @@ function tail(text: string, lines: number): string {
   return (all.length > lines ? ["…", ...all.slice(-lines)] : all).join("\n");
 }
 
-async function runOnGuest(inputs: GuestCommandInputs): Promise<GuestCommandOutputs> {
+/** Runs one command on a guest as a GuestCommand does (also used by `npm run reset`). */
+export async function runOnGuest(inputs: GuestCommandInputs): Promise<GuestCommandOutputs> {
   const crypto = require("crypto");
   const { NodeSSH } = require("node-ssh");
   const c = inputs.connection;

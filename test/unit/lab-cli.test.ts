@@ -11,7 +11,7 @@ describe("lab CLI arguments", () => {
   });
 
   it("refuses an unknown verb, a flag the verb does not take, and bad stack names, naming what is allowed", () => {
-    expect(() => parseLabArgs(["upp"])).toThrow(/unknown command "upp": use up, preview, refresh, down or pulumi/);
+    expect(() => parseLabArgs(["upp"])).toThrow(/unknown command "upp": use up, preview, refresh, reset, down or pulumi/);
     expect(() => parseLabArgs([])).toThrow(/unknown command ""/);
     expect(() => parseLabArgs(["up", "--remove"])).toThrow(/npm run up does not take "--remove" \(allowed: --stack NAME\)/);
     expect(() => parseLabArgs(["down", "--expect-no-changes"])).toThrow(/allowed: --stack NAME, --remove/);
