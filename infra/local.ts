@@ -2,6 +2,7 @@
  * Dynamic resources that live on the user's machine: the stack's SSH key pair and the
  * `.swarmlab/<stack>/` directory (inventory, ssh_config, key file).
  * Same rules as the libvirt provider: Node built-ins only, required inside the methods.
+ * Also the CLI's ensurePassphraseFile.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -67,15 +68,41 @@ export interface LabFilesInputs {
 
 const LAB_FILES = ["inventory.json", "ssh_config", "id_swarmlab"];
 
+/**
+ * Replaces `file` with `data` atomically: written and synced under a fresh temporary name in the
+ * same directory (created exclusively, `wx`, with `mode` from the start), then renamed over
+ * `file`. A crash leaves the old file or the new one, never a truncated one; a failure removes
+ * the temporary file.
+ */
+function writeFileAtomic(file: string, data: string, mode: number): void {
+  const fs = require("fs");
+  const path = require("path");
+  const crypto = require("crypto");
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(6).toString("hex")}.tmp`);
+  const fd = fs.openSync(tmp, "wx", mode);
+  try {
+    try {
+      // Exactly `mode` whatever the umask, before any byte is written.
+      fs.fchmodSync(fd, mode);
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 function writeLabFiles(p: LabFilesInputs): void {
   const fs = require("fs");
   const path = require("path");
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(p.dir, "inventory.json"), p.inventory, { mode: 0o644 });
-  fs.writeFileSync(path.join(p.dir, "ssh_config"), p.sshConfig, { mode: 0o644 });
-  const key = path.join(p.dir, "id_swarmlab");
-  fs.writeFileSync(key, p.privateKeyPem, { mode: 0o600 });
-  fs.chmodSync(key, 0o600);
+  writeFileAtomic(path.join(p.dir, "inventory.json"), p.inventory, 0o644);
+  writeFileAtomic(path.join(p.dir, "ssh_config"), p.sshConfig, 0o644);
+  writeFileAtomic(path.join(p.dir, "id_swarmlab"), p.privateKeyPem, 0o600);
 }
 
 /** What the state keeps of the files: never the key itself, only its digest. */
@@ -123,5 +150,57 @@ export class LabFiles extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: { [K in keyof LabFilesInputs]: pulumi.Input<LabFilesInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
     super(labFilesProvider, name, { ...args, files: undefined }, opts);
+  }
+}
+
+/**
+ * Makes sure the Pulumi passphrase file `file` exists with mode 0600, for the CLI (not a
+ * provider; it requires its modules inside like the rest of this file all the same).
+ *
+ * A new passphrase is written and synced under a temporary name (created with `wx`, mode 0600)
+ * and then hard-linked to `file`: link() fails when `file` exists, so of two processes racing
+ * here exactly one creates it, and nobody ever sees it half-written; the other keeps the
+ * winner's file. Where the filesystem has no hard links, `file` itself is created with `wx`.
+ * An existing file that group or others can access is set to 0600, with one line on stderr.
+ */
+export function ensurePassphraseFile(file: string): void {
+  const fs = require("fs");
+  const path = require("path");
+  const crypto = require("crypto");
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(file)) {
+    const passphrase = crypto.randomBytes(24).toString("base64url") + "\n";
+    const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(6).toString("hex")}.tmp`);
+    const fd = fs.openSync(tmp, "wx", 0o600);
+    try {
+      try {
+        fs.fchmodSync(fd, 0o600);
+        fs.writeFileSync(fd, passphrase);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      try {
+        fs.linkSync(tmp, file);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS") {
+          try {
+            fs.writeFileSync(file, passphrase, { flag: "wx", mode: 0o600 });
+          } catch (e2) {
+            if ((e2 as { code?: string }).code !== "EEXIST") throw e2;
+          }
+        } else if (code !== "EEXIST") throw e;
+        // EEXIST: another process created it first; its passphrase stands.
+      }
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    fs.chmodSync(file, 0o600);
+    process.stderr.write(`swarmlab: ${file} was accessible to group or others (mode ${mode.toString(8).padStart(4, "0")}); set it to 0600\n`);
   }
 }

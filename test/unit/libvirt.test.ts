@@ -1,15 +1,17 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import { builtinModules } from "module";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { bridgeName, domainXml, macFor, networkXml, overlayVolumeXml, poolXml } from "../../infra/libvirt/xml";
 import { virshProvider } from "../../infra/libvirt/provider";
-import { sshKeyProvider } from "../../infra/local";
+import { labFilesProvider, sshKeyProvider } from "../../infra/local";
 import { loadDynamicProvider } from "../harness/dynamic";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-xml-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function validate(kind: string, xml: string): void {
   const file = path.join(tmp, `${kind}.xml`);
   fs.writeFileSync(file, xml);
@@ -94,6 +96,10 @@ describe("the virsh provider survives Pulumi's closure serialization", () => {
     // As @pulumi/pulumi's dynamic.Resource does it.
     const sf = await pulumi.runtime.serializeFunction(() => virshProvider, { allowSecrets: true });
     const p = loadDynamicProvider(sf.text);
+    // Everything the provider needs is required inside its functions, and only from Node itself.
+    const required = [...sf.text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(required).toContain("child_process");
+    expect(required.filter((m) => !builtinModules.includes(m))).toEqual([]);
     const good = { uri: "qemu:///system", kind: "network", name: "swarmlab-dev", xml: "<network/>" };
     expect((await p.check!({}, good)).failures).toEqual([]);
     const bad = await p.check!({}, { uri: "", kind: "disk", name: "bad name!" });
@@ -102,6 +108,15 @@ describe("the virsh provider survives Pulumi's closure serialization", () => {
     expect(same.changes).toBe(false);
     const changed = await p.diff!("network:swarmlab-dev", { ...good, path: "", state: "active" }, { ...good, xml: "<network><x/></network>" });
     expect(changed).toMatchObject({ changes: true, replaces: ["xml"], deleteBeforeReplace: true });
+  });
+
+  it("so do the local providers, requiring only Node's own modules", async () => {
+    for (const provider of [sshKeyProvider, labFilesProvider]) {
+      const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+      const required = [...sf.text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+      expect(required.length).toBeGreaterThan(0);
+      expect(required.filter((m) => !builtinModules.includes(m))).toEqual([]);
+    }
   });
 
   it("reads a missing object as gone (refresh), using a fake virsh", async () => {
@@ -115,6 +130,7 @@ describe("the virsh provider survives Pulumi's closure serialization", () => {
       await expect(virshProvider.delete!("domain:x", { uri: "qemu:///system", kind: "domain", name: "x" } as any)).resolves.toBeUndefined();
     } finally {
       process.env.PATH = oldPath;
+      fs.rmSync(bin, { recursive: true, force: true });
     }
   });
 });
