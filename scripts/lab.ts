@@ -16,12 +16,12 @@
  * repository root runs the same program through Pulumi.yaml.
  */
 import { spawnSync } from "child_process";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig, validateStackName } from "../infra/config";
 import { runOnGuest } from "../infra/guest/command";
+import { ensurePassphraseFile } from "../infra/local";
 import { asRoot, workloadScript } from "../infra/guest/scripts";
 import { revertToBaseline, saveBaseline, withBaseline } from "../infra/libvirt/snapshots";
 import { fixedSettings, refusedChanges } from "../infra/settings";
@@ -98,7 +98,7 @@ export function pulumiEnv(): Record<string, string> {
   };
   if (process.env.PULUMI_CONFIG_PASSPHRASE === undefined && process.env.PULUMI_CONFIG_PASSPHRASE_FILE === undefined) {
     const file = path.join(STATE, "passphrase");
-    if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
+    ensurePassphraseFile(file);
     env.PULUMI_CONFIG_PASSPHRASE_FILE = file;
   }
   return env;

@@ -858,7 +858,8 @@ async function deleteObject(p: VirshInputs): Promise<void> {
       break;
     case "domain":
       await virsh(p.uri, ["destroy", p.name]).catch(tolerate);
-      await virsh(p.uri, ["undefine", p.name]).catch(tolerate);
+      // With the metadata of its snapshots (npm run reset's baseline); their data lives in the disk.
+      await virsh(p.uri, ["undefine", "--snapshots-metadata", p.name]).catch(tolerate);
       break;
   }
 }

@@ -126,7 +126,7 @@ export function htmlFormatter(renderer: DiagramRenderer): (report: VerifyReport)
         generatedAt: report.generatedAt,
         summary: `${s.pass} pass, ${s.changed} changed, ${s.fail} fail, ${s.skip} skip (of ${s.total})`,
         hosts: report.hosts.map((h) => `${h.name} ${h.address}${h.reachable ? "" : ` (unreachable: ${h.error ?? "?"})`}`).join("; "),
-        gathered: `${report.timings.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH session${report.sshSessions === 1 ? "" : "s"}${report.timings.trafficSeconds ? `; traffic checks ${report.timings.trafficSeconds.toFixed(1)}s` : ""}`,
+        gathered: `${report.timings.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH session${report.sshSessions === 1 ? "" : "s"}${report.timings.trafficSeconds !== undefined ? `; traffic checks ${report.timings.trafficSeconds.toFixed(1)}s` : ""}`,
         ...(renderer.graphvizVersion ? { graphviz: renderer.graphvizVersion } : {}),
         ...(diagramError ? { diagram: `could not be drawn: ${diagramError}` } : {}),
       },

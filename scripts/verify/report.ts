@@ -20,7 +20,7 @@ export interface Timings {
   gatherSeconds: number;
   modelSeconds: number;
   checkSeconds: number;
-  /** Wall-clock seconds of the traffic checks (PATH-1..4): one SSH session on the manager. 0 or absent when they did not run. */
+  /** Wall-clock seconds of the traffic checks (PATH-1..4): one SSH session on the manager. Absent when they did not run. */
   trafficSeconds?: number;
   totalSeconds: number;
 }
@@ -76,7 +76,7 @@ export function formatText(report: VerifyReport, opts: FormatOptions = {}): stri
   const c = (o: Outcome, s: string): string => (opts.color ? `${COLOR[o]}${s}\x1b[0m` : s);
   const lines: string[] = [];
   const t = report.timings;
-  const traffic = t.trafficSeconds ? `; traffic checks in ${t.trafficSeconds.toFixed(1)}s` : "";
+  const traffic = t.trafficSeconds !== undefined ? `; traffic checks in ${t.trafficSeconds.toFixed(1)}s` : "";
   lines.push(`swarmlab verify: lab ${report.lab}, stack ${report.stack}; gathered ${report.hosts.length} hosts in ${t.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH sessions${traffic}`);
   for (const h of report.hosts) {
     if (!h.reachable) lines.push(`  ${h.name} (${h.address}): NOT GATHERED: ${h.error ?? "unknown error"}`);

@@ -121,7 +121,8 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const modelSeconds = (Date.now() - m0) / 1000;
 
   // Traffic (PATH-1..4): needs the model (task container, peer task address, underlay NIC).
-  let trafficSeconds = 0;
+  // undefined: the traffic checks did not run (a run that took 0.0 s still ran).
+  let trafficSeconds: number | undefined;
   let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
   if (wantsTraffic(only)) {
     let evidence: TrafficEvidence | undefined;
