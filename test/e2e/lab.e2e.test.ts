@@ -1,9 +1,10 @@
 /**
  * End to end, through the real Pulumi engine and only the commands the README gives a user:
- * `npm run pulumi -- config set-all`, `npm run up` (which ends with verify), `npm run preview
- * -- --expect-no-changes`, `npm run verify`, a domain deleted by hand then `npm run refresh`
- * and `npm run up` bringing it back, deliberate breaks that verify must notice, and `npm run
- * down -- --remove` leaving nothing behind.
+ * `npm run pulumi -- config set-all`, an `npm run up` interrupted with Ctrl-C then `npm run up`
+ * (which ends with verify), `npm run preview -- --expect-no-changes`, `npm run verify`, a
+ * refused change, a new workloadImage rolled out, a domain deleted by hand then `npm run
+ * refresh` and `npm run up` with a new memoryMiB, `npm run reset` after breaks, deliberate
+ * breaks that verify must notice, and `npm run down -- --remove` leaving nothing behind.
  *
  * Run through `npm run test:e2e`: it builds the Pulumi CLI from Go modules and the Debian test
  * image (both cached), installs the CLI into a fresh $PULUMI_HOME where the npm package
@@ -451,6 +452,30 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     const tasks = (await sh(manager!, "docker service ps demoservice --filter desired-state=running --format '{{.Node}}'")).split("\n").sort();
     expect(tasks).toEqual(["docker0.local", "docker1.local"]);
     expect((await npmRun("preview", "--", "--stack", STACK, "--expect-no-changes")).code).toBe(0);
+  });
+
+  it("npm run reset undoes a learner's breaks, twice in a row; verify passes and Pulumi sees no change", async () => {
+    // The up above changed the lab and verified it, so it saved the baseline reset returns to.
+    expect(virsh("snapshot-list", `${PREFIX}-docker0`, "--name")).toMatch(/^swarmlab-baseline-\d{8}T\d{6}$/m);
+    const vx = "for n in /var/run/docker/netns/1-*; do nsenter --net=$n ip -o link show type vxlan | awk -F': ' '{print $2}' | sed 's/@.*//' | while read d; do nsenter --net=$n ip link del $d; done; done";
+    await sh(manager!, vx);
+    await sh(worker!, "systemctl stop docker docker.socket");
+    expect((await runVerify({ inventoryFile, traffic: false })).results.filter((r) => r.outcome === "fail").length).toBeGreaterThan(0);
+    manager?.dispose();
+    worker?.dispose();
+    for (const round of [1, 2]) {
+      const r = await npmRun("reset", "--", "--stack", STACK);
+      expect(r.code).toBe(0);
+      log(`TIMINGS: reset ${round}: ${r.seconds.toFixed(1)} s (npm run reset); ${r.output.match(/reset in [^;]*/)?.[0]}`);
+      // The issue's target is 30 s here (17-24 s measured by hand); the bound only catches a reset that rebuilds.
+      expect(r.seconds).toBeLessThan(90);
+    }
+    const v = await npmRun("verify", "--", "--stack", STACK);
+    expect(v.code).toBe(0);
+    expect(v.output).toMatch(/\d+ facts: \d+ passed, \d+ changed since the documented version, 0 failed/);
+    expect((await npmRun("preview", "--", "--stack", STACK, "--expect-no-changes")).code).toBe(0);
+    manager = await sshTo("192.168.122.10");
+    worker = await sshTo("192.168.122.11");
   });
 
   const failing = async (only?: string[]) =>
