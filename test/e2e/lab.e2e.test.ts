@@ -77,8 +77,15 @@ function npmRunInterrupted(interruptAt: RegExp | undefined, ...args: string[]): 
       for (const l of lines) log(`  ${l}`);
       if (interruptAt && !interrupted && interruptAt.test(output)) {
         interrupted = true;
-        log(`  ^C (SIGINT to process group ${child.pid})`);
-        process.kill(-child.pid!, "SIGINT");
+        // Once libvirt has the object (so the next up finds one Pulumi never recorded), or 20 s.
+        const until = Date.now() + 20_000;
+        const press = () => {
+          if (names("list", "--all", "--name").some((n) => n.startsWith(PREFIX)) || Date.now() > until) {
+            log(`  ^C (SIGINT to process group ${child.pid})`);
+            process.kill(-child.pid!, "SIGINT");
+          } else setTimeout(press, 100);
+        };
+        press();
       }
     };
     child.stdout.on("data", take);
@@ -255,6 +262,8 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     expect(interrupted!.code).not.toBe(0);
     expect(interrupted!.output).toMatch(/interrupted; waiting for the steps under way to finish/);
     log(`INTERRUPT: stopped after ${interrupted!.seconds.toFixed(1)} s; domains then: ${JSON.stringify(domainsAtInterrupt)}`);
+    // The interrupt came once libvirt had a domain of the lab that Pulumi had not recorded yet.
+    expect(domainsAtInterrupt.length).toBeGreaterThan(0);
     expect(up!.code).toBe(0);
   });
 
