@@ -159,9 +159,11 @@ describe("garbage, truncated and empty docker output", () => {
   it("truncated and wrongly shaped JSON", () => {
     const json = liveSection("json", "docker0", "docker-network-inspect");
     expect(pe(() => parseNetworkInspect(json.slice(0, 3000), "docker network inspect")).message).toMatch(/invalid or truncated JSON/);
-    expect(pe(() => parseNetworkInspect("{}", "docker network inspect")).message).toMatch(/JSON array/);
-    expect(pe(() => parseNetworkInspect('[{"Name":"x"}]', "docker network inspect")).message).toMatch(/lacks string field "Id"/);
-    expect(pe(() => parseContainerInspect('[{"Id":"abc"}]', "docker inspect")).message).toMatch(/lacks NetworkSettings/);
+    expect(pe(() => parseNetworkInspect("{}", "docker network inspect")).message).toMatch(/entry 0\.Name: expected a string, got nothing/);
+    expect(pe(() => parseNetworkInspect('"x"', "docker network inspect")).message).toMatch(/invalid or truncated JSON|expected an object/);
+    expect(pe(() => parseNetworkInspect('[{"Name":"x"}]', "docker network inspect")).message).toMatch(/network x\.Id: expected a string, got nothing/);
+    expect(pe(() => parseContainerInspect('[{"Id":"abc"}]', "docker inspect")).message).toMatch(/entry 0\.Id: expected a container ID, got "abc"/);
+    expect(pe(() => parseContainerInspect('[{"Id":"0123456789abcdef"}]', "docker inspect")).message).toMatch(/NetworkSettings: expected an object/);
     expect(pe(() => parseDockerInfoJson('{"Name":"x"}', "docker info")).message).toMatch(/no Swarm section/);
     expect(pe(() => parseDockerVersion('{"Client":{"Version":"28.2.2"},"Server":null}', "docker version")).message).toMatch(/daemon running/);
   });
