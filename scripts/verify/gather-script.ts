@@ -294,6 +294,8 @@ export interface FramedOutput {
   complete: boolean;
   /** Framing problems: cut-off sections, size mismatches, missing done marker. */
   problems: string[];
+  /** Sections that arrived but were not kept (size mismatch, repeated key), with why. */
+  discarded: Record<string, string>;
   /** Lines printed outside any section (login banners, sudo chatter). */
   stray: string[];
   /** How long the whole script ran, in milliseconds (where the shell can tell). */
@@ -303,7 +305,7 @@ export interface FramedOutput {
 /** Split the script's stdout back into sections. Throws ParseError when no section is present at all. */
 export function parseGatherOutput(text: string, command = "gather script"): FramedOutput {
   const lines = splitLines(text);
-  const out: FramedOutput = { sections: {}, complete: false, problems: [], stray: [] };
+  const out: FramedOutput = { sections: {}, complete: false, problems: [], stray: [], discarded: {} };
   let cur: { key: string; body: string[]; startLine: number } | undefined;
   let err: { key: string; body: string[] } | undefined;
   let sawAny = false;
@@ -323,13 +325,20 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
         const output = cur.body.length ? `${cur.body.join("\n")}\n` : "";
         const bytes = Number(em[3]);
         const got = Buffer.byteLength(output);
+        // bytes+1: the script ended an output that lacked a final newline with one.
         if (got !== bytes && got !== bytes + 1) {
-          out.problems.push(`section ${cur.key}: ${bytes} bytes announced, ${got} received (output corrupted?)`);
+          // A section whose size does not match was damaged on the way: never use it.
+          const why = `${bytes} bytes announced, ${got} received`;
+          out.problems.push(`section ${cur.key}: ${why}; discarded (output corrupted?)`);
+          out.discarded[cur.key] = why;
+          delete out.sections[cur.key];
+        } else if (out.sections[cur.key] || out.discarded[cur.key]) {
+          out.problems.push(`section ${cur.key} appears twice; the second one is discarded`);
+        } else {
+          const section: RawSection = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
+          if (em[4] !== undefined) section.ms = Number(em[4]);
+          out.sections[cur.key] = section;
         }
-        if (out.sections[cur.key]) out.problems.push(`section ${cur.key} appears twice`);
-        const section: RawSection = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
-        if (em[4] !== undefined) section.ms = Number(em[4]);
-        out.sections[cur.key] = section;
         cur = undefined;
         return;
       }
@@ -367,7 +376,7 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
     throw new ParseError(command, "no @@swarmlab sections found (did the script run at all?)", lines.length ? 1 : 0, lines[0] ?? "");
   }
   if (!out.complete) out.problems.push("the script's output ended before its done marker (connection lost or script killed?)");
-  else if (declared !== undefined && declared !== Object.keys(out.sections).length) {
+  else if (declared !== undefined && declared !== Object.keys(out.sections).length + Object.keys(out.discarded).length) {
     out.problems.push(`the script announced ${declared} sections, ${Object.keys(out.sections).length} arrived intact`);
   }
   return out;

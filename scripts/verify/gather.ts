@@ -17,8 +17,10 @@ export interface HostGather {
   address: string;
   /** The session ran and its output was framed (sections may still have failed). */
   ok: boolean;
-  /** Why nothing usable came back (connection refused, sudo needs a password...). */
+  /** Why nothing usable came back, in words: "connection refused on port 22", "sudo asks for a password"... */
   error?: string;
+  /** The error as the SSH library or the host gave it, when `error` rephrases it. */
+  errorDetail?: string;
   framed?: FramedOutput;
   /** Raw stdout of the session (what --save-raw stores). */
   stdout: string;
@@ -191,15 +193,17 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
         const seconds = (Date.now() - h0) / 1000;
         const base = { host: host.name, address: host.address, stdout: res.stdout, stderr: res.stderr, exitCode: res.code, seconds };
         if (!res.stdout.includes(`${MARK}begin `)) {
-          const why = res.stderr.trim().split("\n").slice(-3).join(" / ") || `exit code ${res.code}`;
+          const detail = res.stderr.trim().split("\n").slice(-3).join(" / ") || `exit code ${res.code}`;
+          const why = describeScriptFailure(`${res.stderr}\n${res.stdout}`, res.code, inventory.user) ?? `the gather script produced no sections: ${detail}`;
           progress({ host: host.name, phase: "error", message: why });
-          return { ...base, ok: false, error: `the gather script produced no sections: ${why}` };
+          return { ...base, ok: false, error: why, errorDetail: detail };
         }
         const framed = parseGatherOutput(res.stdout, `gather script on ${host.name}`);
         progress({ host: host.name, phase: "done", sections: Object.keys(framed.sections).length, seconds });
         return { ...base, ok: true, framed };
       } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
+        const detail = e instanceof Error ? e.message : String(e);
+        const message = describeConnectError(e, { user: inventory.user });
         progress({ host: host.name, phase: "error", message });
         const seconds = (Date.now() - h0) / 1000;
         const base = { host: host.name, address: host.address, stdout: received, stderr: "", exitCode: null, seconds };
@@ -209,11 +213,43 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
           framed.problems.push(`the session ended early: ${message}`);
           return { ...base, ok: true, framed };
         }
-        return { ...base, ok: false, error: message };
+        return { ...base, ok: false, error: message, ...(detail !== message ? { errorDetail: detail } : {}) };
       }
     }),
   );
   return { hosts, seconds: (Date.now() - t0) / 1000, sshSessions: transport.sessions };
+}
+
+// ------------------------------------------------------- causes in words ----
+
+/**
+ * Why a host could not be reached, in words a trainer can act on:
+ * "connection refused on port 22", "no answer on port 22 (timed out)",
+ * "SSH login refused for user swarm"... Unknown errors keep their message.
+ */
+export function describeConnectError(e: unknown, opts: { user?: string; port?: number } = {}): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : "";
+  const port = /:(\d+)\s*$/.exec(msg)?.[1] ?? String(opts.port ?? 22);
+  const has = (c: string): boolean => code === c || msg.includes(c);
+  if (has("ECONNREFUSED")) return `connection refused on port ${port}`;
+  if (has("EHOSTUNREACH")) return "host unreachable (no route to it)";
+  if (has("ENETUNREACH")) return "network unreachable";
+  if (has("ENOTFOUND") || has("EAI_AGAIN")) return "its address cannot be resolved";
+  if (has("ETIMEDOUT") || /Timed out while waiting for handshake/i.test(msg)) return `no answer on port ${port} (timed out)`;
+  if (has("ECONNRESET") || /Connection lost before handshake/i.test(msg)) return "the connection was closed before login";
+  if (/All configured authentication methods failed/i.test(msg)) return `SSH login refused for user ${opts.user ?? "?"} (the key is not accepted)`;
+  if (/privateKey|private key|Cannot parse privateKey/i.test(msg)) return `the SSH key cannot be used: ${msg}`;
+  return msg;
+}
+
+/** Why the script printed nothing, when stderr says (sudo, bash missing). */
+export function describeScriptFailure(stderr: string, code: number | null, user: string): string | undefined {
+  if (/sudo: a (terminal|password) is required|sudo: no tty present/i.test(stderr)) return `sudo asks for a password (user ${user} needs passwordless sudo)`;
+  if (/is not in the sudoers file|not allowed to execute/i.test(stderr)) return `user ${user} may not use sudo`;
+  if (/sudo: (command )?not found/i.test(stderr) || (code === 127 && /sudo/.test(stderr))) return "sudo is not installed on the host";
+  if (/bash: (command )?not found/i.test(stderr)) return "bash is not installed on the host";
+  return undefined;
 }
 
 // ------------------------------------------------- save / replay raw data ----

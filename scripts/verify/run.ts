@@ -15,7 +15,7 @@ import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
 import type { TrafficEvidence } from "./traffic";
-import { runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, wantsTraffic } from "./traffic-run";
+import { runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, uncheckedTraffic, wantsTraffic } from "./traffic-run";
 
 export interface VerifyOptions {
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
@@ -87,8 +87,8 @@ export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLa
 export interface VerifyRun {
   results: FactResult[];
   summary: Summary;
-  /** 0 when no fact failed, 1 otherwise. */
-  exitCode: 0 | 1;
+  /** See exitCodeOf: 0 all passed or changed (or skipped), 1 a fact failed, 3 nothing failed but some could not be checked. */
+  exitCode: 0 | 1 | 3;
   timings: Timings;
   /** SSH sessions opened (0 when replaying). */
   sshSessions: number;
@@ -98,6 +98,15 @@ export interface VerifyRun {
   inventory: Inventory;
   gathered: Gathered;
   model: LabModel;
+}
+
+/**
+ * The CLI's exit code for a run: 1 when a fact fails; else 3 when a fact could
+ * not be checked; else 0 (every fact passed, changed, or was skipped on purpose).
+ * 2 is for usage and input errors, which never reach a summary.
+ */
+export function exitCodeOf(s: Summary): 0 | 1 | 3 {
+  return s.fail > 0 ? 1 : s.unchecked > 0 ? 3 : 0;
 }
 
 export function validateOnly(only: readonly string[] | undefined): string[] | undefined {
@@ -121,13 +130,13 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const modelSeconds = (Date.now() - m0) / 1000;
 
   // Traffic (PATH-1..4): needs the model (task container, peer task address, underlay NIC).
-  let trafficSeconds = 0;
+  let trafficSeconds: number | undefined;
   let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
   if (wantsTraffic(only)) {
     let evidence: TrafficEvidence | undefined;
     if (typeof opts.traffic === "object") evidence = { ...gathered.traffic, ...opts.traffic };
     else if (opts.traffic === false) evidence = skippedTraffic(TRAFFIC_DISABLED);
-    else if (opts.replayDir) evidence = gathered.traffic ?? skippedTraffic(`traffic checks not run: replaying ${opts.replayDir}, which has no traffic.json`);
+    else if (opts.replayDir) evidence = gathered.traffic ?? uncheckedTraffic(`the traffic checks were not recorded: ${opts.replayDir} has no traffic.json`);
     else {
       const step = await runTrafficStep({ inventory, model, transport: opts.transport, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
       evidence = step.evidence;
@@ -155,6 +164,8 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const hosts: HostStatus[] = model.hosts.map((h) => {
     const s: HostStatus = { name: h.name, address: h.address, reachable: h.reachable, problems: [...h.gatherProblems] };
     if (h.error) s.error = h.error;
+    const cause = h.reachable ? h.dockerDown : (h.error ?? "could not be gathered");
+    if (cause) s.cause = cause;
     return s;
   });
   const summary = summarize(results);
@@ -162,7 +173,7 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
     gatherSeconds,
     modelSeconds,
     checkSeconds: (c1 - c0) / 1000,
-    trafficSeconds,
+    ...(trafficSeconds !== undefined ? { trafficSeconds } : {}),
     totalSeconds: (Date.now() - t0) / 1000,
   };
   const report: VerifyReport = {
@@ -176,7 +187,7 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
     hosts,
     model,
   };
-  const run: VerifyRun = { results, summary, exitCode: summary.fail > 0 ? 1 : 0, timings, sshSessions, report, inventory, gathered, model };
+  const run: VerifyRun = { results, summary, exitCode: exitCodeOf(summary), timings, sshSessions, report, inventory, gathered, model };
   if (opts.format) {
     await prepareFormat(opts.format);
     run.rendered = formatReport(report, opts.format, { color: opts.color });

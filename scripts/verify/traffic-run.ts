@@ -8,7 +8,8 @@
  * root (`sudo -n bash -s` unless the user is root). The whole step is bounded:
  * after `timeoutMs` (default 35 s, connecting included) the session is
  * aborted and whatever output arrived is judged. Nothing here throws: every
- * problem ends as a skip (or a fail) of the PATH facts, with the reason.
+ * problem ends as "could not check" (or a fail) of the PATH facts, with the
+ * cause; only --no-traffic and --only skip them.
  */
 import { FACTS } from "../../labs/swarm-overlay/facts";
 import { trafficPlanFromModel } from "../plumbing/from-model";
@@ -31,12 +32,21 @@ export function wantsTraffic(only: readonly string[] | undefined): boolean {
   return !only || only.length === 0 || only.some((id) => (TRAFFIC_FACT_IDS as readonly string[]).includes(id));
 }
 
-/** PATH-1..4 all skipped with one reason (the reports show it as "why"). */
+/** PATH-1..4 all deliberately skipped with one reason (the reports show it as "why"). */
 export function skippedTraffic(reason: string): TrafficEvidence {
+  return allTraffic("skip", reason);
+}
+
+/** PATH-1..4 all not checkable, for one cause. */
+export function uncheckedTraffic(cause: string): TrafficEvidence {
+  return allTraffic("unchecked", cause);
+}
+
+function allTraffic(outcome: "skip" | "unchecked", reason: string): TrafficEvidence {
   const ev: TrafficEvidence = {};
   for (const id of TRAFFIC_FACT_IDS) {
     const fact = FACTS.find((f) => f.id === id);
-    ev[id] = { outcome: "skip", expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
+    ev[id] = { outcome, expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
   }
   return ev;
 }
@@ -91,12 +101,13 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
     ...extra,
   });
   const skip = (reason: string): TrafficStepResult => {
-    progress({ host: host.name, phase: "traffic", message: `traffic checks skipped: ${reason}` });
-    return done(skippedTraffic(reason));
+    progress({ host: host.name, phase: "traffic", message: `traffic checks not run: ${reason}` });
+    return done(uncheckedTraffic(reason));
   };
 
   const hostModel = o.model.hosts.find((h) => h.name === host.name);
-  if (!hostModel || !hostModel.reachable) return skip(`traffic checks not run: ${host.name} could not be gathered (${hostModel?.error ?? "no output"})`);
+  if (!hostModel || !hostModel.reachable) return skip(`${host.name}: ${hostModel?.error ?? "could not be gathered"}`);
+  if (hostModel.dockerDown) return skip(`${host.name}: ${hostModel.dockerDown}`);
   let plan: TrafficPlan;
   try {
     plan = trafficPlanFromModel(o.inventory, o.model, { from: host.name }).plan;
@@ -104,6 +115,10 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
   } catch (e) {
     return skip(`traffic checks not run: ${message(e)}`);
   }
+  // The other host's task is PATH-3/4's target: when that host could not be asked, say so.
+  const peerName = plan.peerTaskAddress ? undefined : o.inventory.hosts.find((h) => h.name !== host.name)?.name;
+  const peer = peerName ? o.model.hosts.find((h) => h.name === peerName) : undefined;
+  const peerCause = peer && (!peer.reachable ? (peer.error ?? "could not be gathered") : peer.dockerDown);
 
   const timeoutMs = o.timeoutMs ?? DEFAULT_TRAFFIC_TIMEOUT_MS;
   const transport =
@@ -147,6 +162,12 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
     for (const id of TRAFFIC_FACT_IDS) {
       const r = results[id];
       if (r.outcome !== "pass") r.observed = `${r.observed} (the traffic session was cut short: ${cut})`;
+    }
+  }
+  if (peer && peerCause) {
+    for (const id of ["PATH-3", "PATH-4"] as const) {
+      const r = results[id];
+      if (r.outcome === "unchecked") r.observed = `the other host's task address is not known: ${peer.name}: ${peerCause}`;
     }
   }
   const evidence = toTrafficEvidence(results);
