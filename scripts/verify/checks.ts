@@ -846,15 +846,18 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       else if (!n) v.fail(`${h.name}: no network ${ing.name}`);
       else {
         const ep = n.containers.find((c) => c.key === ing.sboxKey);
-        v.observe(`${h.name}: ${n.containers.map((c) => `${c.key}: ${c.name} ${c.ipv4 ?? ""}`).join("; ") || "no endpoints"}`);
+        const subnets = n.ipam.map((c) => c.subnet ?? "?");
+        v.observe(`${h.name}: subnet ${subnets.join(", ") || "none"}; ${n.containers.map((c) => `${c.key}: ${c.name} ${c.ipv4 ?? ""}`).join("; ") || "no endpoints"}`);
         if (!ep) v.fail(`${h.name}: no ${ing.sboxKey} endpoint on ${ing.name}`);
         else {
           if (ep.name !== ing.sboxName) v.fail(`${h.name}: ${ing.sboxKey} is named ${ep.name}, expected ${ing.sboxName}`);
-          if (!ep.ipv4 || !cidrContains(ing.subnet, ep.ipv4) || prefixOf(ep.ipv4) !== prefixOf(ing.subnet)) v.fail(`${h.name}: ${ing.sboxKey} has ${ep.ipv4 ?? "no address"}, expected one in ${ing.subnet}`);
+          const where = ingressRange(ep.ipv4 ? [{ local: ep.ipv4.split("/")[0]!, prefixlen: prefixOf(ep.ipv4) ?? -1 }] : [], subnets);
+          if (where === "newer") v.change(`${h.name}: ${ing.sboxKey} has ${ep.ipv4}, in ${ing.newerSubnet} (the engine's default ingress range, not ${ing.subnet})`);
+          else if (where !== "documented") v.fail(`${h.name}: ${ing.sboxKey} has ${ep.ipv4 ?? "no address"}, expected one in ${ing.subnet} (or ${ing.newerSubnet} on a swarm initialised with the engine's defaults)`);
         }
       }
     }
-    return { verdict: v, expected: `${ing.name} .Containers has "${ing.sboxKey}" named ${ing.sboxName} with an address in ${ing.subnet}` };
+    return { verdict: v, expected: `${ing.name} (subnet ${ing.subnet}) .Containers has "${ing.sboxKey}" named ${ing.sboxName} with an address in ${ing.subnet}` };
   },
 
   "ING-2": (ctx) => {
@@ -880,7 +883,11 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       if (eth0) {
         if (eth0.mtu !== DOCUMENTED.mtu.overlay) v.fail(`${h.name}: eth0 mtu ${eth0.mtu}, expected ${DOCUMENTED.mtu.overlay}`);
         const a = ipv4s(eth0);
-        if (a.length !== 1 || !cidrContains(ing.subnet, a[0]!.local) || a[0]!.prefixlen !== prefixOf(ing.subnet)) v.fail(`${h.name}: eth0 has ${addrList(eth0)}, expected one address in ${ing.subnet}`);
+        const net = overlayNetwork(ctx, h, ing.name);
+        const subnets = net ? net.ipam.map((c) => c.subnet ?? "?") : [];
+        const where = a.length === 1 ? ingressRange(a, subnets) : undefined;
+        if (where === "newer") v.change(`${h.name}: ingress_sbox eth0 has ${addrList(eth0)}, in ${ing.newerSubnet} (the engine's default ingress range, not ${ing.subnet})`);
+        else if (where !== "documented") v.fail(`${h.name}: eth0 has ${addrList(eth0)}, expected one address in ${ing.subnet} (or ${ing.newerSubnet} on a swarm initialised with the engine's defaults)`);
       }
       if (eth1) {
         if (eth1.mtu !== DOCUMENTED.mtu.underlay) v.fail(`${h.name}: eth1 mtu ${eth1.mtu}, expected ${DOCUMENTED.mtu.underlay}`);
@@ -891,6 +898,20 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     return { verdict: v, expected: `${ing.sboxNetns}: eth0 mtu ${DOCUMENTED.mtu.overlay} in ${ing.subnet}; eth1 mtu ${DOCUMENTED.mtu.underlay} ${ing.sboxGwbridgeAddress}/${g.prefixlen}` };
   },
 };
+
+/**
+ * Where ingress addresses lie: in the documented 10.255.0.0/16, in the newer
+ * engines' default 10.0.0.0/24 (with that prefix length, and with the ingress
+ * network's IPAM subnet agreeing when it is known), or elsewhere.
+ */
+function ingressRange(addrs: readonly { local: string; prefixlen: number }[], ipamSubnets: readonly string[]): "documented" | "newer" | undefined {
+  const ing = DOCUMENTED.ingress;
+  const all = (cidr: string): boolean => addrs.length > 0 && addrs.every((a) => cidrContains(cidr, a.local) && a.prefixlen === prefixOf(cidr));
+  const ipamIs = (cidr: string): boolean => ipamSubnets.length === 0 || ipamSubnets.every((x) => canonicalCidr(x) === cidr);
+  if (all(ing.subnet) && ipamIs(ing.subnet)) return "documented";
+  if (all(ing.newerSubnet) && ipamIs(ing.newerSubnet)) return "newer";
+  return undefined;
+}
 
 function vxlanCheck(ctx: CheckContext, networkName: string, documentedId: number, requiredEverywhere: boolean, checkFlags: boolean): CheckOutput {
   const v = new Verdict();
