@@ -163,13 +163,16 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
   const transport =
     opts.transport ?? new SshTransport({ user: inventory.user, sshKeyFile: inventory.sshKeyFile, useSudo: opts.useSudo });
   const progress = opts.onProgress ?? (() => undefined);
-  const script = buildGatherScript({
-    service: inventory.workload.service,
-    overlay: inventory.workload.overlay,
-    netnsDir: opts.netnsDir,
-    forceText: opts.forceText,
-    commandTimeout: opts.commandTimeout,
-  });
+  // One script per role: on the inventory's managers the manager's listings start at once.
+  const scriptFor = (host: InventoryHost): string =>
+    buildGatherScript({
+      service: inventory.workload.service,
+      overlay: inventory.workload.overlay,
+      netnsDir: opts.netnsDir,
+      forceText: opts.forceText,
+      commandTimeout: opts.commandTimeout,
+      manager: host.role === "manager",
+    });
   const t0 = Date.now();
   const hosts = await Promise.all(
     inventory.hosts.map(async (host): Promise<HostGather> => {
@@ -189,7 +192,7 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
         }
       };
       try {
-        const res = await transport.run(host, script, onStdout, () => progress({ host: host.name, phase: "connected" }));
+        const res = await transport.run(host, scriptFor(host), onStdout, () => progress({ host: host.name, phase: "connected" }));
         const seconds = (Date.now() - h0) / 1000;
         const base = { host: host.name, address: host.address, stdout: res.stdout, stderr: res.stderr, exitCode: res.code, seconds };
         if (!res.stdout.includes(`${MARK}begin `)) {
