@@ -52,10 +52,15 @@ function assertSafeName(what: string, value: string): void {
  * use, in the shapes of `docker inspect` and `docker info` (so the parsers read
  * either). Never a container's or a service's environment (Config.Env,
  * ContainerSpec.Env), nor docker info's proxies, labels or registries.
+ *
+ * The templates name the Go fields of docker's API types (`.ID`, not the JSON
+ * key `Id`): the CLI executes them on those types, and only falls back to the
+ * raw JSON when that fails. Checked against the types of docker 20.10 with Go's
+ * text/template (see test/fixtures/verify/templates/README.md).
  */
 const CONTAINER_LABELS = ["com.docker.swarm.service.name", "com.docker.swarm.task.id", "com.docker.swarm.task.name", "com.docker.swarm.node.id"];
 export const INSPECT_FORMAT =
-  `{"Id":{{json .Id}},"Name":{{json .Name}},"Config":{"Image":{{json .Config.Image}},"Labels":{` +
+  `{"Id":{{json .ID}},"Name":{{json .Name}},"Config":{"Image":{{json .Config.Image}},"Labels":{` +
   CONTAINER_LABELS.map((l) => `"${l}":{{json (index .Config.Labels "${l}")}}`).join(",") +
   `}},"State":{"Running":{{json .State.Running}}},"NetworkSettings":{"SandboxKey":{{json .NetworkSettings.SandboxKey}},"Networks":{{json .NetworkSettings.Networks}}}}`;
 export const SERVICE_FORMAT =

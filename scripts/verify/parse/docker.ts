@@ -293,8 +293,13 @@ export function parseContainerInspect(text: string, command = "docker inspect"):
     const c = new Fields(command, `container ${id.slice(0, 12)}`, c0.obj);
     const config = c.obj_("Config");
     const labels: Record<string, string> = {};
-    // Empty values are how the gather's template says "no such label".
-    for (const [k, v] of Object.entries(config?.stringMap("Labels") ?? {})) if (v !== "") labels[k] = v;
+    // Empty values (or null, from a template run on the raw JSON) are how the gather says "no such label".
+    const rawLabels = config?.obj_("Labels");
+    for (const [k, v] of Object.entries(rawLabels?.obj ?? {})) {
+      if (v === null || v === "") continue;
+      if (typeof v !== "string") throw badValue(command, `${rawLabels!.path}[${JSON.stringify(k)}]`, "a string", v);
+      labels[k] = v;
+    }
     const state = c.obj_("State");
     const ns = c.obj_("NetworkSettings");
     if (!ns) throw badValue(command, `${c.path}.NetworkSettings`, "an object", c.raw("NetworkSettings"));

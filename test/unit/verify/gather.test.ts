@@ -62,7 +62,7 @@ case "$*" in
   "network ls -q --no-trunc") printf 'n1\\n' ;;
   "network inspect n1") echo '[{"Name":"demonet","Id":"n1"}]' ;;
   "ps -q --no-trunc") printf 'c0ffee\\nbead\\ndeadbeef\\n' ;;
-  "inspect --format {\\"Id\\":{{json .Id}}"*" c0ffee bead deadbeef")
+  "inspect --format {\\"Id\\":{{json .ID}}"*" c0ffee bead deadbeef")
     printf '%s\\n' \\
       '{"Id":"c0ffee","Name":"/demoservice.1.abc","Config":{"Image":"alpine","Labels":{"com.docker.swarm.service.name":"demoservice","com.docker.swarm.task.id":"abc","com.docker.swarm.task.name":"demoservice.1.abc","com.docker.swarm.node.id":"n"}},"State":{"Running":true},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/1","Networks":{}}}' \\
       '{"Id":"bead","Name":"/web","Config":{"Image":"nginx","Labels":{"com.docker.swarm.service.name":"","com.docker.swarm.task.id":"","com.docker.swarm.task.name":"","com.docker.swarm.node.id":""}},"State":{"Running":true},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/2","Networks":{}}}' \\
