@@ -76,6 +76,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case "--only":
         options.only = take().split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== "");
+        if (options.only.length === 0) throw new UsageError("--only needs at least one fact ID, e.g. --only VXLAN-1,OVL-2");
         break;
       case "--output":
         options.output = take();

@@ -3,10 +3,10 @@
  * host, all hosts in parallel; each session runs the gather script once
  * (`sudo -n bash -s`, script on stdin) and returns its framed output.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { NodeSSH } from "node-ssh";
 import { ParseError } from "./errors";
+import { checkReplayDir, preparePrivateDir, readReplayFile, writePrivate } from "./files";
 import { buildGatherScript, type FramedOutput, MARK, parseGatherOutput } from "./gather-script";
 import type { Inventory, InventoryHost } from "./inventory";
 import type { TrafficEvidence } from "./traffic";
@@ -257,14 +257,18 @@ export function describeScriptFailure(stderr: string, code: number | null, user:
 
 // ------------------------------------------------- save / replay raw data ----
 
-/** Store what was gathered: `<dir>/<host>.txt` (stdout) and `<host>.stderr.txt`. */
+/**
+ * Store what was gathered: `<dir>/<host>.txt` (stdout), `<host>.stderr.txt`,
+ * and the traffic findings. It shows the lab's inner workings: the directory
+ * is 0700 (created so, or refused if others can enter it), the files 0600.
+ */
 export function saveRaw(dir: string, g: Gathered): void {
-  fs.mkdirSync(dir, { recursive: true });
+  preparePrivateDir(dir);
   for (const h of g.hosts) {
-    fs.writeFileSync(path.join(dir, `${h.host}.txt`), h.stdout);
-    if (h.stderr) fs.writeFileSync(path.join(dir, `${h.host}.stderr.txt`), h.stderr);
+    writePrivate(path.join(dir, `${h.host}.txt`), h.stdout);
+    if (h.stderr) writePrivate(path.join(dir, `${h.host}.stderr.txt`), h.stderr);
   }
-  if (g.traffic) fs.writeFileSync(path.join(dir, "traffic.json"), JSON.stringify(g.traffic, null, 2) + "\n");
+  if (g.traffic) writePrivate(path.join(dir, "traffic.json"), JSON.stringify(g.traffic, null, 2) + "\n");
 }
 
 /** Rebuild a Gathered from text outputs (a --save-raw directory or test fixtures). */
@@ -284,13 +288,16 @@ export function gatheredFromText(inventory: Inventory, outputs: Record<string, s
   return g;
 }
 
+/**
+ * The hosts' saved outputs of a --replay directory (a host without one could
+ * not be checked). Its traffic findings are judged again from their evidence
+ * by the caller (traffic-run.ts replayTraffic), never read back here.
+ */
 export function loadRaw(dir: string, inventory: Inventory): Gathered {
+  checkReplayDir(dir, inventory.hosts.map((h) => h.name));
   const outputs: Record<string, string | undefined> = {};
-  for (const h of inventory.hosts) {
-    const f = path.join(dir, `${h.name}.txt`);
-    outputs[h.name] = fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined;
-  }
-  const tf = path.join(dir, "traffic.json");
-  const traffic = fs.existsSync(tf) ? (JSON.parse(fs.readFileSync(tf, "utf8")) as TrafficEvidence) : undefined;
-  return gatheredFromText(inventory, outputs, traffic);
+  for (const h of inventory.hosts) outputs[h.name] = readReplayFile(dir, `${h.name}.txt`);
+  const g = gatheredFromText(inventory, outputs);
+  for (const h of g.hosts) if (!h.ok && outputs[h.host] === undefined) h.error = `no saved output for ${h.host} in ${dir}`;
+  return g;
 }

@@ -3,7 +3,6 @@
  * the CLI, `npm run up` and the e2e test. gatherLab() is the shared first half
  * (also used by scripts/diagram.ts).
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { FACT_IDS } from "../../labs/swarm-overlay/facts";
 import { type LabDefinition, swarmOverlayLab } from "../../labs/swarm-overlay/lab";
@@ -15,7 +14,8 @@ import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
 import type { TrafficEvidence } from "./traffic";
-import { runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, uncheckedTraffic, wantsTraffic } from "./traffic-run";
+import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, wantsTraffic } from "./traffic-run";
+import { preparePrivateDir, prepareOutputFile, writeOutputFile, writePrivate } from "./files";
 
 export interface VerifyOptions {
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
@@ -64,6 +64,8 @@ export interface GatherLabOptions {
   onProgress?: (e: ProgressEvent) => void;
   replayDir?: string;
   forceText?: boolean;
+  /** Called with the inventory before anything connects (to check output paths that depend on it). */
+  beforeGather?: (inventory: Inventory) => void;
 }
 
 export interface GatheredLab {
@@ -77,6 +79,7 @@ export interface GatheredLab {
 export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLab> {
   const inventory =
     opts.inventory ?? loadInventory(opts.inventoryFile ?? defaultInventoryPath(opts.stack ?? "dev", opts.cwd), { checkKeyFile: !opts.replayDir && !opts.transport });
+  opts.beforeGather?.(inventory);
   const g0 = Date.now();
   const gathered = opts.replayDir
     ? loadRaw(opts.replayDir, inventory)
@@ -119,8 +122,11 @@ export function validateOnly(only: readonly string[] | undefined): string[] | un
 export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const t0 = Date.now();
   const only = validateOnly(opts.only);
-  if (opts.format && !formatNames().includes(opts.format)) throw new UsageError(`unknown format "${opts.format}" (known: ${formatNames().join(", ")})`);
+  if (opts.format !== undefined && !formatNames().includes(opts.format)) throw new UsageError(`unknown format "${opts.format}" (known: ${formatNames().join(", ")})`);
   const lab = opts.lab ?? swarmOverlayLab;
+  // Every place verify will write is checked before anything connects.
+  if (opts.output !== undefined) prepareOutputFile(opts.output);
+  if (opts.saveRawDir !== undefined) preparePrivateDir(opts.saveRawDir);
 
   const { inventory, gathered, gatherSeconds } = await gatherLab(opts);
   let sshSessions = gathered.sshSessions;
@@ -134,9 +140,9 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
   if (wantsTraffic(only)) {
     let evidence: TrafficEvidence | undefined;
-    if (typeof opts.traffic === "object") evidence = { ...gathered.traffic, ...opts.traffic };
+    if (typeof opts.traffic === "object") evidence = { ...opts.traffic };
     else if (opts.traffic === false) evidence = skippedTraffic(TRAFFIC_DISABLED);
-    else if (opts.replayDir) evidence = gathered.traffic ?? uncheckedTraffic(`the traffic checks were not recorded: ${opts.replayDir} has no traffic.json`);
+    else if (opts.replayDir) evidence = replayTraffic(opts.replayDir, inventory, model);
     else {
       const step = await runTrafficStep({ inventory, model, transport: opts.transport, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
       evidence = step.evidence;
@@ -150,10 +156,10 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   if (opts.saveRawDir) {
     saveRaw(opts.saveRawDir, gathered);
     if (trafficRaw) {
-      // The traffic script's own output and plan: `traffic-cli.ts judge` re-judges them.
-      fs.writeFileSync(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
-      if (trafficRaw.stderr) fs.writeFileSync(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);
-      if (trafficRaw.plan) fs.writeFileSync(path.join(opts.saveRawDir, "traffic-plan.json"), JSON.stringify(trafficRaw.plan, null, 2) + "\n");
+      // The traffic script's own output and plan: --replay and `traffic-cli.ts judge` judge them again.
+      writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
+      if (trafficRaw.stderr) writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);
+      if (trafficRaw.plan) writePrivate(path.join(opts.saveRawDir, "traffic-plan.json"), JSON.stringify(trafficRaw.plan, null, 2) + "\n");
     }
   }
 
@@ -191,10 +197,7 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   if (opts.format) {
     await prepareFormat(opts.format);
     run.rendered = formatReport(report, opts.format, { color: opts.color });
-    if (opts.output) {
-      fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
-      fs.writeFileSync(opts.output, run.rendered);
-    }
+    if (opts.output !== undefined) writeOutputFile(opts.output, run.rendered);
   }
   return run;
 }
