@@ -34,9 +34,10 @@ const USAGE = `usage: verify [--stack NAME (default dev) | --inventory FILE] [--
   --output FILE      write the report to FILE (a one-line summary still goes to stderr)
   --no-traffic       do not run the traffic checks PATH-1..4 (reported as skipped)
   --save-raw DIR     keep the gathered outputs in DIR (one file per host, traffic.json,
-                     the traffic script's output)
+                     the traffic script's output): a new directory (created 0700) or one
+                     only you can read; files 0600
   --replay DIR       check outputs saved with --save-raw instead of connecting
-                     (PATH-1..4 come from its traffic.json; no traffic is sent)
+                     (PATH-1..4 judged again from its traffic script output; no traffic is sent)
   --ip-text          use iproute2's text output even where ip -j works
   --quiet            no progress on stderr
 
