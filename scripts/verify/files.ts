@@ -1,7 +1,8 @@
 /**
  * The files verify writes and reads besides the inventory: the report
  * (--output), the raw gather (--save-raw, private: 0600 files in a 0700
- * directory), and a saved gather to replay (--replay). Every path is checked
+ * directory; an earlier save of ours is made private, any other directory
+ * others can read is refused), and a saved gather to replay (--replay). Every path is checked
  * before anything connects; every problem is a UsageError that names the
  * option, the path and the reason (never a stack trace, never a hang: no
  * recursive mkdir, which loops on paths such as /proc/nope/x).
@@ -135,6 +136,16 @@ export function preparePrivateDir(dir: string, option = "--save-raw"): void {
     return;
   }
   if (!st.isDirectory()) throw new UsageError(`${option} ${dir}: is not a directory`);
+  if ((st.mode & 0o077) !== 0 && ownSavedGather(abs, st)) {
+    // An earlier --save-raw of ours (made before it was private): made private now.
+    try {
+      fs.chmodSync(abs, 0o700);
+      for (const f of fs.readdirSync(abs)) fs.chmodSync(path.join(abs, f), 0o600);
+      return;
+    } catch (e) {
+      throw new UsageError(`${option} ${dir}: cannot make it private: ${reasonOf(e)}`);
+    }
+  }
   if ((st.mode & 0o077) !== 0) {
     throw new UsageError(`${option} ${dir}: other users can read it (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}); give a new directory (created 0700) or \`chmod 700\` this one`);
   }
@@ -142,6 +153,19 @@ export function preparePrivateDir(dir: string, option = "--save-raw"): void {
     fs.accessSync(abs, fs.constants.W_OK | fs.constants.X_OK);
   } catch (e) {
     throw new UsageError(`${option} ${dir}: cannot write there: ${reasonOf(e)}`);
+  }
+}
+
+/** What --save-raw writes, and nothing else. */
+const SAVED_NAME = /^([a-z0-9][a-z0-9-]*(\.stderr)?\.txt|traffic\.json|traffic-plan\.json)$/;
+
+/** A directory of ours holding nothing but what --save-raw writes (or nothing). */
+function ownSavedGather(abs: string, st: fs.Stats): boolean {
+  if (typeof process.getuid === "function" && st.uid !== process.getuid()) return false;
+  try {
+    return fs.readdirSync(abs, { withFileTypes: true }).every((e) => e.isFile() && SAVED_NAME.test(e.name));
+  } catch {
+    return false;
   }
 }
 

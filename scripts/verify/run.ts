@@ -3,6 +3,7 @@
  * the CLI, `npm run up` and the e2e test. gatherLab() is the shared first half
  * (also used by scripts/diagram.ts).
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { FACT_IDS } from "../../labs/swarm-overlay/facts";
 import { type LabDefinition, swarmOverlayLab } from "../../labs/swarm-overlay/lab";
@@ -14,8 +15,8 @@ import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
 import type { TrafficEvidence } from "./traffic";
-import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, wantsTraffic } from "./traffic-run";
-import { preparePrivateDir, prepareOutputFile, writeOutputFile, writePrivate } from "./files";
+import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "./traffic-run";
+import { preparePrivateDir, prepareOutputFile, readReplayFile, writeOutputFile, writePrivate } from "./files";
 
 export interface VerifyOptions {
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
@@ -142,7 +143,13 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
     let evidence: TrafficEvidence | undefined;
     if (typeof opts.traffic === "object") evidence = { ...opts.traffic };
     else if (opts.traffic === false) evidence = skippedTraffic(TRAFFIC_DISABLED);
-    else if (opts.replayDir) evidence = replayTraffic(opts.replayDir, inventory, model);
+    else if (opts.replayDir) {
+      evidence = replayTraffic(opts.replayDir, inventory, model);
+      // Saving a replay elsewhere keeps the evidence the verdicts were judged from.
+      const h = trafficHost(inventory).name;
+      const raw = readReplayFile(opts.replayDir, `traffic-${h}.txt`);
+      if (raw !== undefined) trafficRaw = { host: h, stdout: raw };
+    }
     else {
       const step = await runTrafficStep({ inventory, model, transport: opts.transport, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
       evidence = step.evidence;
@@ -155,7 +162,11 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   }
   if (opts.saveRawDir) {
     saveRaw(opts.saveRawDir, gathered);
-    if (trafficRaw) {
+    if (!trafficRaw) {
+      // A replay judges the traffic from these: an earlier save's must not pass for this run's.
+      const h = trafficHost(inventory).name;
+      for (const f of [`traffic-${h}.txt`, `traffic-${h}.stderr.txt`, "traffic-plan.json"]) fs.rmSync(path.join(opts.saveRawDir, f), { force: true });
+    } else {
       // The traffic script's own output and plan: --replay and `traffic-cli.ts judge` judge them again.
       writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
       if (trafficRaw.stderr) writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);

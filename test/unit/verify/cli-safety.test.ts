@@ -77,8 +77,21 @@ describe("every path and option is checked before connecting", () => {
     await refused({ saveRawDir: f }, /^--save-raw .*raw\.txt: is not a directory$/);
     const open = path.join(io.dir, "open");
     fs.mkdirSync(open);
+    fs.writeFileSync(path.join(open, "notes.md"), "mine");
     fs.chmodSync(open, 0o755);
     await refused({ saveRawDir: open }, /^--save-raw .*open: other users can read it \(mode 0755\); give a new directory \(created 0700\) or `chmod 700` this one$/);
+  });
+
+  it("--save-raw into an earlier save of ours that others could read: made private", async () => {
+    const old = path.join(io.dir, "gather-clean");
+    fs.mkdirSync(old);
+    for (const f of ["docker0.txt", "docker1.txt", "traffic.json", "traffic-docker0.txt"]) fs.writeFileSync(path.join(old, f), "x", { mode: 0o644 });
+    fs.chmodSync(old, 0o755);
+    await runVerify({ inventory, replayDir: V2, saveRawDir: old, traffic: false });
+    expect(fs.statSync(old).mode & 0o777).toBe(0o700);
+    for (const f of fs.readdirSync(old)) expect(fs.statSync(path.join(old, f)).mode & 0o777, f).toBe(0o600);
+    // the earlier save's traffic output is gone: a replay must not judge it as this run's
+    expect(fs.readdirSync(old).sort()).toEqual(["docker0.txt", "docker1.txt", "traffic.json"]);
   });
 
   it("an unknown format, an empty one, and empty values", async () => {
@@ -141,7 +154,8 @@ describe("--save-raw keeps the gather private", () => {
     expect(run.exitCode).toBe(0);
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     const files = fs.readdirSync(dir).sort();
-    expect(files).toEqual(["docker0.txt", "docker1.txt", "traffic.json"]);
+    // the replay's traffic output comes along: the saved verdicts can be judged again from it
+    expect(files).toEqual(["docker0.txt", "docker1.txt", "traffic-docker0.txt", "traffic.json"]);
     for (const f of files) expect(fs.statSync(path.join(dir, f)).mode & 0o777, f).toBe(0o600);
     fs.chmodSync(path.join(dir, "docker0.txt"), 0o644);
     await runVerify({ inventory, replayDir: V2, saveRawDir: dir });
