@@ -402,7 +402,7 @@ function buildHost(invHost: Inventory["hosts"][number], gathered: Gathered["host
   host.networks = r.parse("docker-network-inspect", parseNetworkInspect);
   // Gathers before v3 listed the networks as a table; v3 lists their IDs only (`-q`) and the
   // listing is the inspect's: names, drivers and scopes are the same fields.
-  if (framed.sections["docker-network-ls"] || !framed.sections["docker-network-ids"]) host.networkLs = r.parse("docker-network-ls", parseNetworkLs);
+  if (framed.sections["docker-network-ls"]) host.networkLs = r.parse("docker-network-ls", parseNetworkLs);
   else if (r.get("docker-network-ids") !== undefined && host.networks) host.networkLs = host.networks.map((n) => ({ id: n.id, name: n.name, driver: n.driver, scope: n.scope }));
   host.containers = r.parse("docker-inspect", parseContainerInspect);
   for (const key of Object.keys(framed.sections)) {

@@ -33,10 +33,12 @@ describe("buildGatherScript", () => {
     expect(r.status).toBe(0);
   });
 
-  it.skipIf(!has("shellcheck"))("passes shellcheck", () => {
-    const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script });
-    expect(r.stdout.toString()).toBe("");
-    expect(r.status).toBe(0);
+  it.skipIf(!has("shellcheck"))("passes shellcheck (worker and manager variants)", () => {
+    for (const s of [script, buildGatherScript({ service: "demoservice", overlay: "demonet", manager: true })]) {
+      const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: s });
+      expect(r.stdout.toString()).toBe("");
+      expect(r.status).toBe(0);
+    }
   });
 });
 

@@ -89,6 +89,29 @@ describe("a host whose Docker engine is not running", () => {
   });
 });
 
+describe("the Docker engine down, as a v3 gather sees it (docker info answers with ServerErrors, exit 0)", () => {
+  it("is the cause of docker1's docker facts", async () => {
+    const down = fs.readFileSync(path.join(FIXTURES, "templates", "info-daemon-down.json"), "utf8");
+    const t: Transport & { sessions: number } = {
+      sessions: 0,
+      async run(host, script, onStdout, onConnected) {
+        this.sessions++;
+        onConnected();
+        const traffic = script.includes("# swarmlab plumbing: traffic checks");
+        let out = recorded(traffic ? "traffic-docker0.txt" : `${host.name}.txt`);
+        if (host.name === "docker1") out = reframe(dockerDown(out), (o, key) => (key === "docker-info" ? down : o)).replace(/(@@swarmlab:end docker-info) rc=1/, "$1 rc=0");
+        onStdout(out);
+        return { stdout: out, stderr: "", code: 0 };
+      },
+    };
+    const run = await runVerify({ inventory, transport: t });
+    expect(run.model.hosts[1]!.dockerDown).toBe("the Docker engine is not running");
+    expect(run.report.hosts[1]!.cause).toBe("the Docker engine is not running");
+    expect(run.results.find((r) => r.id === "CL-1")).toMatchObject({ outcome: "unchecked", explanation: "docker1: the Docker engine is not running" });
+    expect(run.exitCode).toBe(3);
+  });
+});
+
 describe("every format shows the new outcome", () => {
   it("text, json, junit and html", async () => {
     const run = await runVerify({ inventory, transport: transport("refused"), format: "html" });
