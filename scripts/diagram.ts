@@ -15,13 +15,14 @@
  * but a host could not be gathered (it is drawn empty, with the reason),
  * 2 for usage or inventory errors, 3 for anything else.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadDiagramRenderer, type DiagramInput, type DiagramOptions } from "./plumbing/diagram";
 import { diagramFromModel } from "./plumbing/from-model";
 import { progressPrinter } from "./verify";
 import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
+import { prepareOutputFile, preparePrivateDir, writeOutputFile } from "./verify/files";
+import { visible } from "./verify/visible";
 import { type Gathered, type ProgressEvent, saveRaw, type Transport } from "./verify/gather";
 import type { Inventory } from "./verify/inventory";
 import { buildModel, type LabModel } from "./verify/model";
@@ -77,7 +78,16 @@ export function defaultDiagramPath(stack: string, cwd = process.cwd()): string {
 /** Gather the lab (or replay a gather), draw it, write the SVG. */
 export async function renderLabDiagram(opts: LabDiagramOptions = {}): Promise<LabDiagram> {
   const t0 = Date.now();
-  const { inventory, gathered, gatherSeconds } = await gatherLab(opts);
+  // The places it writes to are checked before anything connects.
+  const outputOf = (inv: Inventory): string | undefined => (opts.output === false ? undefined : (opts.output ?? defaultDiagramPath(inv.stack, opts.cwd)));
+  const { inventory, gathered, gatherSeconds } = await gatherLab({
+    ...opts,
+    beforeGather: (inv) => {
+      const out = outputOf(inv);
+      if (out !== undefined) prepareOutputFile(out);
+      if (opts.saveRawDir !== undefined) preparePrivateDir(opts.saveRawDir);
+    },
+  });
   if (opts.saveRawDir) saveRaw(opts.saveRawDir, gathered);
   const model = buildModel(gathered, inventory);
   const r0 = Date.now();
@@ -96,10 +106,9 @@ export async function renderLabDiagram(opts: LabDiagramOptions = {}): Promise<La
     graphvizVersion: renderer.graphvizVersion,
     timings: { gatherSeconds, renderSeconds, totalSeconds: 0 },
   };
-  if (opts.output !== false) {
-    const out = opts.output ?? defaultDiagramPath(inventory.stack, opts.cwd);
-    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    fs.writeFileSync(out, svg);
+  const out = outputOf(inventory);
+  if (out !== undefined) {
+    writeOutputFile(out, svg);
     result.output = out;
   }
   result.timings.totalSeconds = (Date.now() - t0) / 1000;
@@ -208,10 +217,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof InventoryError) {
-      process.stderr.write(`diagram: ${e.message}\n`);
+      process.stderr.write(`diagram: ${visible(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`diagram: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(`diagram: internal error (a bug): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 3;
   }
 }

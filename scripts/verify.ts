@@ -10,12 +10,13 @@
  * capture on its underlay NIC; under 40 s). --no-traffic skips them, and so
  * does an --only list without a PATH fact.
  *
- * Exit code: 0 when no fact fails, 1 when one does, 2 for usage or inventory errors.
+ * Exit codes: see EXIT_CODES (also in --help and the README's Verify section).
  */
 import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
 import type { ProgressEvent } from "./verify/gather";
-import { formatNames } from "./verify/report";
+import { formatNames, hostCauses, summaryLine } from "./verify/report";
+import { visible } from "./verify/visible";
 import { runVerify, type VerifyOptions, type VerifyRun } from "./verify/run";
 
 export { runVerify };
@@ -33,11 +34,24 @@ const USAGE = `usage: verify [--stack NAME (default dev) | --inventory FILE] [--
   --output FILE      write the report to FILE (a one-line summary still goes to stderr)
   --no-traffic       do not run the traffic checks PATH-1..4 (reported as skipped)
   --save-raw DIR     keep the gathered outputs in DIR (one file per host, traffic.json,
-                     the traffic script's output)
+                     the traffic script's output): a new directory (created 0700) or one
+                     only you can read; files 0600
   --replay DIR       check outputs saved with --save-raw instead of connecting
-                     (PATH-1..4 come from its traffic.json; no traffic is sent)
+                     (PATH-1..4 judged again from its traffic script output; no traffic is sent)
   --ip-text          use iproute2's text output even where ip -j works
   --quiet            no progress on stderr
+
+Each fact is PASS, CHANGED (a documented newer-engine difference, explained),
+FAIL, UNCHECKED (could not be checked: a host did not answer, the Docker engine
+is down, a command is missing or timed out, a section was not gathered; the
+cause is named) or SKIP (--no-traffic, --only).
+
+Exit codes:
+  0  every fact passed or changed (or was skipped on purpose)
+  1  a fact failed
+  2  usage or input error (bad option, inventory, --replay directory, traffic.json)
+  3  nothing failed, but some facts could not be checked
+  4  internal error in verify (a bug: the message has a stack trace)
 `;
 
 export interface CliArgs {
@@ -63,6 +77,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case "--only":
         options.only = take().split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== "");
+        if (options.only.length === 0) throw new UsageError("--only needs at least one fact ID, e.g. --only VXLAN-1,OVL-2");
         break;
       case "--output":
         options.output = take();
@@ -97,26 +112,29 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 
 /** Progress lines on stderr (also used by scripts/diagram.ts). */
 export function progressPrinter(): (e: ProgressEvent) => void {
+  const raw = progressLine();
+  return (e) => {
+    const line = raw(e);
+    if (line) process.stderr.write(`${visible(line)}\n`);
+  };
+}
+
+/** The progress line for an event (undefined: nothing to say). Observed text is escaped by the caller. */
+function progressLine(): (e: ProgressEvent) => string | undefined {
   return (e) => {
     switch (e.phase) {
       case "connecting":
-        process.stderr.write(`${e.host}: connecting to ${e.address}\n`);
-        break;
+        return `${e.host}: connecting to ${e.address}`;
       case "connected":
-        process.stderr.write(`${e.host}: connected\n`);
-        break;
+        return `${e.host}: connected`;
       case "section":
-        if (e.sections % 10 === 0) process.stderr.write(`${e.host}: gathered ${e.sections} sections\n`);
-        break;
+        return e.sections % 10 === 0 ? `${e.host}: gathered ${e.sections} sections` : undefined;
       case "done":
-        process.stderr.write(`${e.host}: gathered ${e.sections} sections in ${e.seconds.toFixed(1)}s\n`);
-        break;
+        return `${e.host}: gathered ${e.sections} sections in ${e.seconds.toFixed(1)}s`;
       case "error":
-        process.stderr.write(`${e.host}: ERROR ${e.message}\n`);
-        break;
+        return `${e.host}: could not be gathered: ${e.message}`;
       case "traffic":
-        process.stderr.write(`${e.host}: ${e.message}\n`);
-        break;
+        return `${e.host}: ${e.message}`;
     }
   };
 }
@@ -138,17 +156,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const run = await runVerify(options);
     if (options.output) {
-      const s = run.summary;
-      process.stderr.write(`verify: ${s.total} facts: ${s.pass} passed, ${s.changed} changed, ${s.fail} failed, ${s.skip} skipped; report in ${options.output}\n`);
+      const causes = hostCauses(run.report);
+      for (const c of causes) process.stderr.write(`verify: could not check on ${visible(c)}\n`);
+      process.stderr.write(`verify: ${summaryLine(run.summary)}; report in ${visible(options.output)}\n`);
     } else if (run.rendered) process.stdout.write(run.rendered);
     return run.exitCode;
   } catch (e) {
     if (e instanceof UsageError || e instanceof InventoryError) {
-      process.stderr.write(`verify: ${e.message}\n`);
+      process.stderr.write(`verify: ${visible(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`verify: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 3;
+    process.stderr.write(`verify: internal error (a bug in verify): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 4;
   }
 }
 

@@ -239,6 +239,7 @@ export const FACTS: readonly Fact[] = [
     seeds: ["002"],
     section: "Overlay Networking within Swarm Mode",
     documented: '"ingress-sbox": { "Name": "ingress-endpoint", "IPv4Address": "10.255.0.2/16" }',
+    newerEngines: "engines since 18.09 put ingress on 10.0.0.0/24 unless `docker swarm init` is given an address pool (--default-addr-pool); a swarm initialised with the defaults has ingress-endpoint at 10.0.0.x/24",
   },
   {
     id: "ING-2",
@@ -247,6 +248,7 @@ export const FACTS: readonly Fact[] = [
     seeds: ["002"],
     section: "Overlay Networking within Swarm Mode",
     documented: "13: eth0@if14 mtu 1450 inet 10.255.0.2/16; 15: eth1@if16 mtu 1500 inet 172.18.0.2/16",
+    newerEngines: "on a swarm initialised with the engine's default address pool (engines since 18.09), eth0 is in 10.0.0.x/24, as for ING-1",
   },
   {
     id: "PATH-1",
@@ -309,7 +311,8 @@ export const DOCUMENTED = {
   nicName: "ens3",
   docker0: { name: "docker0", address: "172.17.0.1", prefixlen: 16 },
   gwbridge: { name: "docker_gwbridge", subnet: "172.18.0.0/16", gateway: "172.18.0.1", address: "172.18.0.1", prefixlen: 16 },
-  ingress: { name: "ingress", subnet: "10.255.0.0/16", sboxKey: "ingress-sbox", sboxName: "ingress-endpoint", sboxNetns: "ingress_sbox", sboxGwbridgeAddress: "172.18.0.2" },
+  /** newerSubnet: where engines since 18.09 put ingress when `swarm init` gets no address pool (ING-1, ING-2 "Newer engines"). */
+  ingress: { name: "ingress", subnet: "10.255.0.0/16", newerSubnet: "10.0.0.0/24", sboxKey: "ingress-sbox", sboxName: "ingress-endpoint", sboxNetns: "ingress_sbox", sboxGwbridgeAddress: "172.18.0.2" },
   networks: [
     { name: "bridge", driver: "bridge", scope: "local" },
     { name: "<overlay>", driver: "overlay", scope: "swarm" },

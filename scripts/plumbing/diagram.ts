@@ -12,6 +12,7 @@
  * fonts or scripts). renderHtmlReport() wraps a facts table and the SVG in
  * one self-contained HTML page.
  */
+import { visible, visibleLines } from "../verify/visible";
 
 // ------------------------------------------------------------------ input ----
 
@@ -235,13 +236,13 @@ const VETH_COLOR = "#1f5fbf";
 const TUNNEL_COLOR = "#c0392b";
 const ENCAP_COLOR = "#7f8c8d";
 
-/** Escape text for a Graphviz HTML-like label. */
+/** Escape text for a Graphviz HTML-like label (control characters shown as escapes). */
 function h(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return visible(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 /** Quote a DOT id / attribute value. */
 function q(s: string): string {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+  return `"${visible(s).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
 function ifaceLabel(i: DiagramIface, opts: DiagramOptions): string {
@@ -498,10 +499,11 @@ export interface ReportMeta {
 }
 
 function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return visibleLines(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
-const OUTCOME_CLASS: Record<string, string> = { pass: "pass", fail: "fail", changed: "changed", skip: "skip" };
+const OUTCOME_CLASS: Record<string, string> = { pass: "pass", fail: "fail", changed: "changed", skip: "skip", unchecked: "unchecked" };
+const OUTCOME_LABEL: Record<string, string> = { unchecked: "could not check" };
 
 /** One self-contained HTML page: summary, facts table with coloured outcomes, the diagram inline. */
 export function renderHtmlReport(args: { facts: readonly ReportFact[]; svg?: string; meta?: ReportMeta }): string {
@@ -509,9 +511,9 @@ export function renderHtmlReport(args: { facts: readonly ReportFact[]; svg?: str
   const title = meta.title ?? "swarmlab verify";
   const counts = new Map<string, number>();
   for (const f of args.facts) counts.set(f.outcome, (counts.get(f.outcome) ?? 0) + 1);
-  const order = ["pass", "changed", "fail", "skip"];
+  const order = ["pass", "changed", "fail", "unchecked", "skip"];
   const summary = [...order.filter((o) => counts.has(o)), ...[...counts.keys()].filter((o) => !order.includes(o))]
-    .map((o) => `<span class="badge ${OUTCOME_CLASS[o] ?? "other"}">${esc(o.toUpperCase())} ${counts.get(o)}</span>`)
+    .map((o) => `<span class="badge ${OUTCOME_CLASS[o] ?? "other"}">${esc((OUTCOME_LABEL[o] ?? o).toUpperCase())} ${counts.get(o)}</span>`)
     .join(" ");
   const metaRows = Object.entries(meta)
     .filter(([k, v]) => k !== "title" && v !== undefined && v !== "")
@@ -524,10 +526,10 @@ export function renderHtmlReport(args: { facts: readonly ReportFact[]; svg?: str
       const details = f.details?.length ? `<details><summary>${f.details.length} detail${f.details.length === 1 ? "" : "s"}</summary><pre>${esc(f.details.join("\n"))}</pre></details>` : "";
       return `<tr class="${cls}" id="fact-${esc(f.id)}">
 <td class="id">${esc(f.id)}</td>
-<td><span class="badge ${cls}">${esc(f.outcome.toUpperCase())}</span></td>
+<td><span class="badge ${cls}">${esc((OUTCOME_LABEL[f.outcome] ?? f.outcome).toUpperCase())}</span></td>
 <td>${esc(f.title)}<div class="src">${esc(source)}</div></td>
 <td>${esc(f.expected)}</td>
-<td>${esc(f.observed)}${f.explanation ? `<div class="expl">${esc(f.explanation)}</div>` : ""}${details}</td>
+<td>${esc(f.observed)}${f.explanation ? `<div class="expl">${f.outcome === "unchecked" ? "could not check: " : ""}${esc(f.explanation)}</div>` : ""}${details}</td>
 </tr>`;
     })
     .join("\n");
@@ -552,9 +554,10 @@ tr.pass td:first-child { border-left: 5px solid #2e8b3a; }
 tr.fail td:first-child { border-left: 5px solid #c62828; }
 tr.changed td:first-child { border-left: 5px solid #d48806; }
 tr.skip td:first-child { border-left: 5px solid #8c8c8c; }
+tr.unchecked td:first-child { border-left: 5px solid #6a1b9a; }
 tr.fail { background: #fff4f4; }
 .badge { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; font-weight: bold; color: #fff; white-space: nowrap; }
-.badge.pass { background: #2e8b3a; } .badge.fail { background: #c62828; } .badge.changed { background: #d48806; } .badge.skip { background: #8c8c8c; } .badge.other { background: #555; }
+.badge.pass { background: #2e8b3a; } .badge.fail { background: #c62828; } .badge.changed { background: #d48806; } .badge.skip { background: #8c8c8c; } .badge.unchecked { background: #6a1b9a; } .badge.other { background: #555; }
 .src { color: #666; font-size: 12px; margin-top: 3px; }
 .expl { color: #7a5400; font-size: 12px; margin-top: 4px; }
 details pre { font-size: 11px; white-space: pre-wrap; margin: 4px 0 0; }

@@ -118,14 +118,16 @@ export function htmlFormatter(renderer: DiagramRenderer): (report: VerifyReport)
       }
     }
     const s = report.summary;
+    const causes = report.hosts.filter((h) => h.cause).map((h) => `${h.name}: ${h.cause}`);
     return renderHtmlReport({
       facts: report.results.map(factRow),
       ...(svg ? { svg } : {}),
       meta: {
         title: `swarmlab verify: ${report.lab} / ${report.stack}`,
         generatedAt: report.generatedAt,
-        summary: `${s.pass} pass, ${s.changed} changed, ${s.fail} fail, ${s.skip} skip (of ${s.total})`,
-        hosts: report.hosts.map((h) => `${h.name} ${h.address}${h.reachable ? "" : ` (unreachable: ${h.error ?? "?"})`}`).join("; "),
+        ...(causes.length ? { "could not check": causes.join("; ") } : {}),
+        summary: `${s.pass} pass, ${s.changed} changed, ${s.fail} fail, ${s.unchecked} could not check, ${s.skip} skip (of ${s.total})`,
+        hosts: report.hosts.map((h) => `${h.name} ${h.address}${h.reachable ? "" : ` (not gathered: ${h.error ?? "?"})`}`).join("; "),
         gathered: `${report.timings.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH session${report.sshSessions === 1 ? "" : "s"}${report.timings.trafficSeconds !== undefined ? `; traffic checks ${report.timings.trafficSeconds.toFixed(1)}s` : ""}`,
         ...(renderer.graphvizVersion ? { graphviz: renderer.graphvizVersion } : {}),
         ...(diagramError ? { diagram: `could not be drawn: ${diagramError}` } : {}),

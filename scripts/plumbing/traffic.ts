@@ -12,7 +12,7 @@
  *    counts, a capture limited in time and packets) and the capture is killed
  *    on exit, whatever happens.
  *  - parseTrafficOutput(stdout) + judgeTraffic(run, plan): turn that text into
- *    a pass / fail / skip result per fact, with expected and observed text.
+ *    a pass / fail / unchecked result per fact, with expected and observed text.
  *
  * What is checked:
  *  PATH-1  `docker exec <task> ping -c N -W W <overlay gateway>`: the task's
@@ -45,7 +45,8 @@ import { describePacket, parsePcapBase64, PcapError, VXLAN_PORT, type DecodedPac
 export type PathId = "PATH-1" | "PATH-2" | "PATH-3" | "PATH-4";
 export const PATH_IDS: readonly PathId[] = ["PATH-1", "PATH-2", "PATH-3", "PATH-4"];
 
-export type PathOutcome = "pass" | "fail" | "skip";
+/** unchecked: the fact could not be checked (no task, no ping in the image, no tcpdump, no session...): the observed text says why. */
+export type PathOutcome = "pass" | "fail" | "unchecked";
 
 export interface PathResult {
   id: PathId;
@@ -85,7 +86,7 @@ export interface TrafficPlan {
   /** This host's and the other host's underlay addresses. */
   localAddress: string;
   peerAddress: string;
-  /** The other host's task address on the overlay (from the gathered model). Without it PATH-3/4 are skipped. */
+  /** The other host's task address on the overlay (from the gathered model). Without it PATH-3/4 cannot be checked. */
   peerTaskAddress?: string;
   /** Underlay NIC (e.g. "ens3"); when absent, the interface holding localAddress. */
   underlayNic?: string;
@@ -546,7 +547,7 @@ function counterDelta(run: TrafficRun, prefix: string): Delta | string {
   };
 }
 
-/** Prerequisites shared by PATH-1..3: a task container with a sandbox. Returns a skip reason or undefined. */
+/** Prerequisites shared by PATH-1..3: a task container with a sandbox. Returns why the facts cannot be checked, or undefined. */
 function taskMissing(run: TrafficRun, plan: Resolved): string | undefined {
   if (!sectionOk(run, "container") || !run.sections["container"]!.stdout.trim()) {
     return `no running task of ${plan.service} could be found on this host (${why(run, "container")}); see WL-2`;
@@ -604,9 +605,9 @@ export function judgePath1(run: TrafficRun, plan: TrafficPlan): PathResult {
   const p = resolvePlan(plan);
   const expected = `ping ${p.overlayGateway} from the task: its ${p.pingCount} echo requests leave through eth0 (eth0 tx +>=${p.pingCount}, eth1 tx +<${p.pingCount}); the task's neighbour entry for ${p.overlayGateway} is on eth0 with br0's MAC in the ${p.overlay} namespace`;
   const missing = taskMissing(run, p);
-  if (missing) return result("PATH-1", "skip", expected, missing);
+  if (missing) return result("PATH-1", "unchecked", expected, missing);
   const pr = pingResult(run, "p1.ping");
-  if (pr.skip) return result("PATH-1", "skip", expected, pr.skip);
+  if (pr.skip) return result("PATH-1", "unchecked", expected, pr.skip);
   const d = counterDelta(run, "p1");
   if (typeof d === "string") return result("PATH-1", "fail", expected, d);
   const sent = pr.ping?.transmitted ?? p.pingCount;
@@ -639,9 +640,9 @@ export function judgePath2(run: TrafficRun, plan: TrafficPlan): PathResult {
   const expected = `ping ${p.pathTarget} (inside the lab network ${p.labCidr}, outside the docker networks) from the task: its ${p.pingCount} echo requests leave through eth1 (eth1 tx +>=${p.pingCount}, eth0 tx +<${p.pingCount})`;
   const explanation = "the seed pings 8.8.8.8; the lab never sends traffic outside itself, so the target is an address of the lab network (inventory pathTarget)";
   const missing = taskMissing(run, p);
-  if (missing) return result("PATH-2", "skip", expected, missing, { explanation });
+  if (missing) return result("PATH-2", "unchecked", expected, missing, { explanation });
   const pr = pingResult(run, "p2.ping");
-  if (pr.skip) return result("PATH-2", "skip", expected, pr.skip, { explanation });
+  if (pr.skip) return result("PATH-2", "unchecked", expected, pr.skip, { explanation });
   const d = counterDelta(run, "p2");
   if (typeof d === "string") return result("PATH-2", "fail", expected, d, { explanation });
   const sent = pr.ping?.transmitted ?? p.pingCount;
@@ -656,11 +657,11 @@ export function judgePath3(run: TrafficRun, plan: TrafficPlan): PathResult {
   const p = resolvePlan(plan);
   const target = p.peerTaskAddress ?? "<the other host's task>";
   const expected = `ping ${target} (the task on the other host) over ${p.overlay}: replies to at least ${Math.max(1, p.pingCount - 1)} of ${p.pingCount}, sent through eth0`;
-  if (!p.peerTaskAddress) return result("PATH-3", "skip", expected, "the other host's task address on the overlay is not known (no task there? see WL-2)");
+  if (!p.peerTaskAddress) return result("PATH-3", "unchecked", expected, "the other host's task address on the overlay is not known (no task there? see WL-2)");
   const missing = taskMissing(run, p);
-  if (missing) return result("PATH-3", "skip", expected, missing);
+  if (missing) return result("PATH-3", "unchecked", expected, missing);
   const pr = pingResult(run, "p3.ping");
-  if (pr.skip) return result("PATH-3", "skip", expected, pr.skip);
+  if (pr.skip) return result("PATH-3", "unchecked", expected, pr.skip);
   if (!pr.ping) return result("PATH-3", "fail", expected, pr.problem ?? "no ping result");
   const d = counterDelta(run, "p3");
   const seen = [`${pr.ping.received}/${pr.ping.transmitted} replies`];
@@ -719,13 +720,13 @@ export function collectVxlanEvidence(
 export function judgePath4(run: TrafficRun, plan: TrafficPlan): PathResult {
   const p = resolvePlan(plan);
   const expected = `during PATH-3, UDP to port ${p.vxlanPort} between ${p.localAddress} and ${p.peerAddress} on the underlay NIC, VXLAN header with the I flag and VNI ${p.vni}, carrying the tasks' ICMP echo request and reply`;
-  if (!p.peerTaskAddress) return result("PATH-4", "skip", expected, "PATH-3 did not run: the other host's task address is not known");
+  if (!p.peerTaskAddress) return result("PATH-4", "unchecked", expected, "PATH-3 did not run: the other host's task address is not known");
   const missing = taskMissing(run, p);
-  if (missing) return result("PATH-4", "skip", expected, missing);
+  if (missing) return result("PATH-4", "unchecked", expected, missing);
   const start = run.sections["cap.start"];
   if (!start) return result("PATH-4", "fail", expected, why(run, "cap.start"));
   if (start.rc === 127 || /tcpdump is not installed/.test(start.stderr)) {
-    return result("PATH-4", "skip", expected, "tcpdump is not installed on the host; install it in the guest image to check PATH-4");
+    return result("PATH-4", "unchecked", expected, "tcpdump is not installed on the host; install it in the guest image to check PATH-4");
   }
   if (start.rc !== 0) return result("PATH-4", "fail", expected, `the capture did not start: ${clip((start.stderr.trim() || start.stdout.trim() || `rc=${start.rc}`).split("\n").slice(-2).join(" / "))}`);
   const nic = clip(run.sections["nic"]?.stdout.trim() ?? "", 40) || "?";
@@ -778,14 +779,14 @@ export function judgeTraffic(run: TrafficRun, plan: TrafficPlan): Record<PathId,
 
 /**
  * The results in the shape verify consumes (`Gathered.traffic`). Verify's
- * reports give a skipped fact's reason from its explanation, so a skip's
- * observed text (the reason) leads its explanation; details are kept.
+ * reports give the cause of a fact that could not be checked from its
+ * explanation, so that observed text (the cause) leads it; details are kept.
  */
 export function toTrafficEvidence(results: Record<PathId, PathResult>): TrafficEvidence {
   const ev: TrafficEvidence = {};
   for (const id of PATH_IDS) {
     const r = results[id];
-    const explanation = r.outcome === "skip" ? (r.explanation ? `${r.observed} (${r.explanation})` : r.observed) : r.explanation;
+    const explanation = r.outcome === "unchecked" ? (r.explanation ? `${r.observed} (${r.explanation})` : r.observed) : r.explanation;
     ev[id] = {
       outcome: r.outcome,
       expected: r.expected,
@@ -804,7 +805,7 @@ export interface ScriptRunner {
 
 /**
  * Build, run (through the caller's transport) and judge. The only impure step
- * is `runner`; a transport failure skips all four facts with its reason.
+ * is `runner`; a transport failure leaves all four facts unchecked, with its reason.
  */
 export async function runTrafficChecks(plan: TrafficPlan, runner: ScriptRunner): Promise<Record<PathId, PathResult>> {
   const script = buildTrafficScript(plan);
@@ -815,14 +816,14 @@ export async function runTrafficChecks(plan: TrafficPlan, runner: ScriptRunner):
     const msg = e instanceof Error ? e.message : String(e);
     const skipped = {} as Record<PathId, PathResult>;
     const judged = judgeTraffic({ sections: {}, complete: false }, plan);
-    for (const id of PATH_IDS) skipped[id] = { ...judged[id], outcome: "skip", observed: `the traffic script could not be run: ${msg}` };
+    for (const id of PATH_IDS) skipped[id] = { ...judged[id], outcome: "unchecked", observed: `the traffic script could not be run: ${msg}` };
     return skipped;
   }
   const run = parseTrafficOutput(out.stdout);
   if (!run.complete && Object.keys(run.sections).length === 0) {
     const judged = judgeTraffic(run, plan);
     const why2 = clip(out.stderr.trim().split("\n").slice(-3).join(" / ")) || `exit code ${out.code}`;
-    for (const id of PATH_IDS) judged[id] = { ...judged[id], outcome: "skip", observed: `the traffic script produced no output: ${why2}` };
+    for (const id of PATH_IDS) judged[id] = { ...judged[id], outcome: "unchecked", observed: `the traffic script produced no output: ${why2}` };
     return judged;
   }
   return judgeTraffic(run, plan);

@@ -1,6 +1,6 @@
 /**
  * Command-line flags shared by the verify and diagram CLIs: `--flag value` and
- * `--flag=value` both work; a value that looks like a flag is refused.
+ * `--flag=value` both work; a value that looks like a flag, or an empty one, is refused.
  */
 import { UsageError } from "./errors";
 
@@ -16,9 +16,14 @@ export function forEachFlag(argv: readonly string[], handle: (flag: string, take
     const inline = raw.startsWith("--") && eq > 0;
     const flag = inline ? raw.slice(0, eq) : raw;
     handle(flag, () => {
-      if (inline) return raw.slice(eq + 1);
+      // An empty value (--format=, --output "") is never meant: it would silently mean "none".
+      if (inline) {
+        const v = raw.slice(eq + 1);
+        if (v === "") throw new UsageError(`${flag} needs a value`);
+        return v;
+      }
       const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+      if (v === undefined || v.startsWith("--") || v === "") throw new UsageError(`${flag} needs a value`);
       i++;
       return v;
     }, raw);

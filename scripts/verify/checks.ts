@@ -2,12 +2,16 @@
  * checks: one pure function per documented fact, over (model, lab, inventory).
  *
  * Outcomes:
- *   pass    - the lab shows what the seeds document;
- *   changed - it shows the documented "newer engines" difference instead
- *             (explained), and nothing else differs;
- *   fail    - something else differs: expected vs observed say what;
- *   skip    - not checked (traffic facts when the traffic checks did not run,
- *             or could not: the reason is the explanation).
+ *   pass      - the lab shows what the seeds document;
+ *   changed   - it shows the documented "newer engines" difference instead
+ *               (explained), and nothing else differs;
+ *   fail      - something else differs: expected vs observed say what;
+ *   unchecked - could not be checked: a host did not answer, the Docker engine
+ *               is down, a command is missing or timed out, a section was not
+ *               gathered or arrived damaged. The explanation names the cause.
+ *               Missing data is never reported as a failure of the lab; what
+ *               could be checked elsewhere still fails when it differs;
+ *   skip      - deliberately not checked (--no-traffic, --only): the reason.
  *
  * Expected values come from the inventory (hosts, addresses, overlay,
  * subnet, service, replicas), lab.ts (service command) and DOCUMENTED in
@@ -17,12 +21,15 @@ import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS } from "../.
 import type { LabDefinition } from "../../labs/swarm-overlay/lab";
 import type { Inventory, InventoryHost } from "./inventory";
 import type { HostModel, Iface, LabModel, Namespace } from "./model";
-import { ipv4s, resolveRef } from "./model";
+import { commandOf, ipv4s, resolveRef } from "./model";
 import { canonicalCidr, cidrContains, nthAddress, prefixOf } from "./net";
 import type { ContainerInfo, DockerNetwork } from "./parse/docker";
 import type { TrafficFactId } from "./traffic";
 
-export type Outcome = "pass" | "fail" | "changed" | "skip";
+export type Outcome = "pass" | "fail" | "changed" | "skip" | "unchecked";
+
+/** The outcomes in report order. */
+export const OUTCOMES: readonly Outcome[] = ["pass", "changed", "fail", "unchecked", "skip"];
 
 export interface FactResult {
   id: FactId;
@@ -35,7 +42,7 @@ export interface FactResult {
   outcome: Outcome;
   expected: string;
   observed: string;
-  /** For "changed": the documented newer-engine difference; for "skip": why. */
+  /** For "changed": the documented newer-engine difference; for "skip": why; for "unchecked": the cause(s). */
   explanation?: string;
   /** Per-host findings, one line each. */
   details: string[];
@@ -47,14 +54,22 @@ export interface CheckContext {
   inventory: Inventory;
 }
 
-/** Accumulates findings; the outcome follows: any fail -> fail, else any change -> changed, else pass. */
+/**
+ * Accumulates findings; the outcome follows: any fail -> fail, else anything
+ * that could not be checked -> unchecked, else any change -> changed, else pass.
+ */
 class Verdict {
   readonly fails: string[] = [];
   readonly changes: string[] = [];
+  readonly unknowns: string[] = [];
   readonly seen: string[] = [];
   readonly notes: string[] = [];
   fail(msg: string): void {
     this.fails.push(msg);
+  }
+  /** Something this fact needs could not be observed: say why (host, command, cause). */
+  unknown(msg: string): void {
+    if (!this.unknowns.includes(msg)) this.unknowns.push(msg);
   }
   change(msg: string): void {
     this.changes.push(msg);
@@ -66,7 +81,7 @@ class Verdict {
     this.notes.push(msg);
   }
   get outcome(): Outcome {
-    return this.fails.length ? "fail" : this.changes.length ? "changed" : "pass";
+    return this.fails.length ? "fail" : this.unknowns.length ? "unchecked" : this.changes.length ? "changed" : "pass";
   }
 }
 
@@ -83,28 +98,50 @@ type Check = (ctx: CheckContext) => CheckOutput;
 
 const invHost = (ctx: CheckContext, name: string): InventoryHost => ctx.inventory.hosts.find((h) => h.name === name)!;
 
-/** Reachable hosts; unreachable ones are reported as failures of the fact. */
+/** Reachable hosts; the others keep the fact from being checked there, and say why. */
 function reachable(ctx: CheckContext, v: Verdict): HostModel[] {
-  for (const h of ctx.model.hosts) if (!h.reachable) v.fail(`${h.name}: not gathered: ${h.error ?? "unreachable"}`);
+  for (const h of ctx.model.hosts) if (!h.reachable) v.unknown(`${h.name}: ${h.error ?? "could not be gathered"}`);
   return ctx.model.hosts.filter((h) => h.reachable);
 }
 
 /** Messages of issues whose key starts with one of the prefixes. */
 function issues(h: HostModel, ...prefixes: string[]): string {
   const msgs = h.issues.filter((i) => prefixes.some((p) => i.key.startsWith(p))).map((i) => i.message);
-  return msgs.length ? msgs.join("; ") : "no data";
+  return msgs.length ? msgs.join("; ") : `\`${commandOf(prefixes[0] ?? "")}\` was not gathered`;
 }
 
+const DOCKER_KEYS = /^(docker-|exec-)/;
+
+/**
+ * Why a host's data from these sections is missing, as "<host>: <cause>": the
+ * host was not gathered, the Docker engine did not answer (for docker's own
+ * views), or the sections' own issues (not gathered, failed, timed out, ...).
+ */
+function cause(h: HostModel, ...prefixes: string[]): string {
+  return `${h.name}: ${reason(h, ...prefixes)}`;
+}
+
+/** The same, without the host's name. */
+function reason(h: HostModel, ...prefixes: string[]): string {
+  if (!h.reachable) return h.error ?? "could not be gathered";
+  if (h.dockerDown && prefixes.some((p) => DOCKER_KEYS.test(p))) return h.dockerDown;
+  return issues(h, ...prefixes);
+}
+
+/**
+ * The host whose manager views (node ls, service ps/inspect) are used. When
+ * there is none: a manager of the inventory that could not be asked keeps the
+ * fact from being checked; managers that answered and are not swarm managers
+ * fail it.
+ */
 function managerHost(ctx: CheckContext, v: Verdict): HostModel | undefined {
   const name = ctx.model.manager;
   const h = ctx.model.hosts.find((x) => x.name === name);
   if (!h) {
-    const mgrs = ctx.inventory.hosts.filter((x) => x.role === "manager").map((x) => x.name);
-    const why = ctx.model.hosts
-      .filter((x) => mgrs.includes(x.name))
-      .map((x) => (x.reachable ? `${x.name}: ${issues(x, "docker-info")}` : `${x.name}: ${x.error ?? "unreachable"}`))
-      .join("; ");
-    v.fail(`no swarm manager answered (${why || "no manager in the inventory"})`);
+    const mgrs = ctx.model.hosts.filter((x) => x.role === "manager");
+    const unasked = mgrs.filter((x) => !x.reachable || !x.info);
+    if (unasked.length) for (const x of unasked) v.unknown(`no swarm manager answered: ${cause(x, "docker-info")}`);
+    else v.fail(`no swarm manager answered (${mgrs.map((x) => `${x.name}: swarm ${x.info?.swarm.localNodeState || "state unknown"}, not a manager`).join("; ") || "no manager in the inventory"})`);
   }
   return h;
 }
@@ -156,7 +193,7 @@ function forEachTask(ctx: CheckContext, v: Verdict, each: (h: HostModel, ns: Nam
   let count = 0;
   for (const h of reachable(ctx, v)) {
     if (!h.containers) {
-      v.fail(`${h.name}: cannot list the task containers: ${issues(h, "docker-inspect")}`);
+      v.unknown(`cannot list the task containers of ${cause(h, "docker-inspect", "docker-container-ids", "docker-ps")}`);
       continue;
     }
     const tasks = localTaskContainers(ctx, h);
@@ -167,18 +204,20 @@ function forEachTask(ctx: CheckContext, v: Verdict, each: (h: HostModel, ns: Nam
     for (const c of tasks) {
       const ns = h.namespaces.find((n) => n.kind === "sandbox" && n.task?.containerId === c.id);
       if (!ns) {
-        v.fail(`${h.name}: ${taskLabel(c)}: its sandbox ${c.sandboxKey || "(no SandboxKey)"} was not gathered: ${issues(h, "netns-ls", `ip-link@netns/${c.sandboxKey.split("/").pop()}`)}`);
+        // Every listed namespace is in the model: a sandbox that is not is not in the directory.
+        if (!h.netnsNames) v.unknown(`${taskLabel(c)}: its sandbox could not be looked for on ${cause(h, "netns-ls")}`);
+        else v.fail(`${h.name}: ${taskLabel(c)}: its sandbox ${c.sandboxKey || "(no SandboxKey)"} is not in ${DOCUMENTED.netnsDir}`);
         continue;
       }
       if (ns.issues.length) {
-        v.fail(`${h.name}: ${taskLabel(c)}: ${ns.issues.join("; ")}`);
+        v.unknown(`${h.name}: ${taskLabel(c)}: ${ns.issues.join("; ")}`);
         continue;
       }
       count++;
       each(h, ns, c);
     }
   }
-  if (count === 0 && v.fails.length === 0) v.fail(`no task sandbox of ${ctx.inventory.workload.service} found on any host`);
+  if (count === 0 && v.fails.length === 0 && v.unknowns.length === 0) v.fail(`no task sandbox of ${ctx.inventory.workload.service} found on any host`);
 }
 
 function overlayNamespaces(ctx: CheckContext, h: HostModel, networkName: string): Namespace[] {
@@ -194,22 +233,56 @@ function forEachOverlayNs(ctx: CheckContext, v: Verdict, networkName: string, re
   let count = 0;
   for (const h of reachable(ctx, v)) {
     const nss = overlayNamespaces(ctx, h, networkName);
-    const required = requiredEverywhere || localTaskContainers(ctx, h).length > 0;
     if (nss.length === 0) {
-      if (required) v.fail(`${h.name}: no ${networkName} namespace 1-<id> (${h.netnsNames ? `namespaces: ${h.netnsNames.join(", ") || "none"}` : issues(h, "netns-ls")})`);
+      if (!h.netnsNames) {
+        v.unknown(`cannot list the namespaces of ${cause(h, "netns-ls")}`);
+        continue;
+      }
+      // Without the network's ID the 1-<id> namespaces cannot be told apart.
+      if (!h.networks && h.netnsNames.some((n) => n.startsWith("1-"))) {
+        v.unknown(`cannot tell which namespace is ${networkName}'s on ${cause(h, "docker-network-inspect")}`);
+        continue;
+      }
+      if (!requiredEverywhere && !h.containers) {
+        v.unknown(`cannot tell whether a task needs ${networkName} on ${cause(h, "docker-inspect", "docker-container-ids", "docker-ps")}`);
+        continue;
+      }
+      const required = requiredEverywhere || localTaskContainers(ctx, h).length > 0;
+      if (required) v.fail(`${h.name}: no ${networkName} namespace 1-<id> (namespaces: ${h.netnsNames.join(", ") || "none"})`);
       else v.note(`${h.name}: no ${networkName} namespace (no local task)`);
       continue;
     }
     for (const ns of nss) {
       if (ns.issues.length) {
-        v.fail(`${h.name}: ${ns.id}: ${ns.issues.join("; ")}`);
+        v.unknown(`${h.name}: ${ns.id}: ${ns.issues.join("; ")}`);
         continue;
       }
       count++;
       each(h, ns);
     }
   }
-  if (count === 0 && v.fails.length === 0) v.fail(`no ${networkName} namespace found on any host`);
+  if (count === 0 && v.fails.length === 0 && v.unknowns.length === 0) v.fail(`no ${networkName} namespace found on any host`);
+}
+
+/**
+ * What keeps a veth's peer from being known on this host, if anything: a
+ * namespace whose links were not gathered, no namespace listing, or a pairing
+ * the link-netnsids could not settle. Undefined when everything was gathered.
+ */
+function gaps(h: HostModel, ns: Namespace, i: Iface): string | undefined {
+  const amb = h.issues.find((x) => x.kind === "ambiguous" && x.key === `veth@${ns.id}/${i.name}`);
+  if (amb) return amb.message;
+  if (!h.netnsNames) return issues(h, "netns-ls");
+  const partial = h.namespaces.filter((n) => n.issues.length);
+  if (partial.length) return `not every namespace was gathered (${partial.map((n) => `${n.id}: ${n.issues[0]}`).join("; ")})`;
+  return undefined;
+}
+
+/** A veth end whose peer is nowhere: a failure, unless the data to find it is missing. */
+function peerNotFound(v: Verdict, h: HostModel, ns: Namespace, i: Iface, what: string): void {
+  const gap = gaps(h, ns, i);
+  if (gap) v.unknown(`${what} is unknown: ${gap}`);
+  else v.fail(`${what} was not found in any namespace of ${h.name}`);
 }
 
 function isWildcard(addr: string): boolean {
@@ -241,11 +314,11 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     if (inv.hosts.length !== ctx.lab.hosts.length) v.fail(`the inventory has ${inv.hosts.length} hosts, the lab ${ctx.lab.hosts.length}`);
     for (const h of reachable(ctx, v)) {
       const ih = invHost(ctx, h.name);
-      if (h.hostname === undefined) v.fail(`${h.name}: hostname unknown: ${issues(h, "hostname")}`);
+      if (h.hostname === undefined) v.unknown(cause(h, "hostname"));
       else if (h.hostname !== ih.hostname) v.fail(`${h.name}: hostname is ${h.hostname}, expected ${ih.hostname}`);
-      if (h.virt === undefined) v.fail(`${h.name}: virtualisation unknown: ${issues(h, "virt")}`);
+      if (h.virt === undefined) v.unknown(cause(h, "virt"));
       else if (!(DOCUMENTED.virt as readonly string[]).includes(h.virt)) v.fail(`${h.name}: systemd-detect-virt says ${h.virt}, expected QEMU/KVM (${DOCUMENTED.virt.join(" or ")})`);
-      if (!h.os) v.fail(`${h.name}: OS unknown: ${issues(h, "os-release")}`);
+      if (!h.os) v.unknown(cause(h, "os-release"));
       else if (h.os.id !== doc.id || h.os.versionId !== doc.versionId) v.change(`${h.name}: ${h.os.prettyName} instead of ${doc.prettyName}`);
       v.observe(`${h.name}: ${h.hostname ?? "?"}, ${h.os?.prettyName ?? "?"}, ${h.virt ?? "?"}`);
     }
@@ -260,7 +333,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       const ih = invHost(ctx, h.name);
       const ns = h.namespaces.find((n) => n.kind === "host");
       if (!ns || ns.issues.length) {
-        v.fail(`${h.name}: host interfaces not gathered: ${ns?.issues.join("; ") ?? issues(h, "ip-link@host")}`);
+        v.unknown(ns ? `${h.name}: ${ns.issues.join("; ")}` : cause(h, "ip-link@host"));
         continue;
       }
       const nics = ns.interfaces.filter((i) => i.kind === "device" || ipv4s(i).some((a) => cidrContains(cidr, a.local)));
@@ -286,7 +359,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       const ns = h.namespaces.find((n) => n.kind === "host");
       const br = ns?.interfaces.find((i) => i.name === d.name);
       if (!ns || ns.issues.length) {
-        v.fail(`${h.name}: host interfaces not gathered: ${ns?.issues.join("; ") ?? issues(h, "ip-link@host")}`);
+        v.unknown(ns ? `${h.name}: ${ns.issues.join("; ")}` : cause(h, "ip-link@host"));
         continue;
       }
       if (!br) {
@@ -311,7 +384,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     for (const h of reachable(ctx, v)) {
       const sw = h.info?.swarm;
       if (!sw) {
-        v.fail(`${h.name}: swarm state unknown: ${issues(h, "docker-info")}`);
+        v.unknown(cause(h, "docker-info"));
         continue;
       }
       v.observe(`${h.name}: ${sw.localNodeState}, ${sw.controlAvailable ? "manager" : "worker"}, node address ${sw.nodeAddr || "?"}, managers ${sw.remoteManagers.map((m) => m.addr).join(", ") || "-"}`);
@@ -341,7 +414,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const mgr = managerHost(ctx, v);
     if (!mgr) return { verdict: v, expected };
     if (!mgr.nodes) {
-      v.fail(`${mgr.name}: \`docker node ls\` unavailable: ${issues(mgr, "docker-node-ls")}`);
+      v.unknown(cause(mgr, "docker-node-ls"));
       return { verdict: v, expected };
     }
     for (const n of mgr.nodes) v.observe(`${n.hostname}${n.self ? " *" : ""} ${n.status} ${n.availability}${n.managerStatus ? ` ${n.managerStatus}` : ""}`);
@@ -369,7 +442,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const mgr = managerHost(ctx, v);
     if (!mgr) return { verdict: v, expected };
     if (!mgr.networks) {
-      v.fail(`${mgr.name}: networks unknown: ${issues(mgr, "docker-network-inspect")}`);
+      v.unknown(cause(mgr, "docker-network-inspect"));
       return { verdict: v, expected };
     }
     const n = mgr.networks.find((x) => x.name === w.overlay);
@@ -394,7 +467,10 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const mgr = managerHost(ctx, v);
     if (!mgr) return { verdict: v, expected };
     const s = mgr.service;
-    if (!s) v.fail(`${mgr.name}: service ${w.service} not found: ${issues(mgr, "docker-service-inspect")}`);
+    if (!s) {
+      if (mgr.serviceMissing) v.fail(`service ${w.service} not found (docker service inspect: no such service)`);
+      else v.unknown(cause(mgr, "docker-service-inspect"));
+    }
     else {
       v.observe(`${s.name}: ${s.mode}${s.replicas !== undefined ? ` ${s.replicas} replicas` : ""}, image ${s.image}, command ${s.command.join(" ")}`);
       if (s.mode !== "replicated") v.fail(`mode is ${s.mode}, expected replicated`);
@@ -406,7 +482,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     }
     const tasks = mgr.serviceTasks;
     if (!tasks) {
-      v.fail(`${mgr.name}: tasks unknown: ${issues(mgr, "docker-service-ps")}`);
+      v.unknown(cause(mgr, "docker-service-ps"));
       return { verdict: v, expected };
     }
     const current = tasks.filter((t) => !t.history && t.desiredState === "Running");
@@ -431,7 +507,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const v = new Verdict();
     for (const h of reachable(ctx, v)) {
       if (!h.sockets) {
-        v.fail(`${h.name}: listening sockets unknown: ${issues(h, "ss")}`);
+        v.unknown(cause(h, "ss"));
         continue;
       }
       const need = [...(h.role === "manager" ? DOCUMENTED.ports.manager : []), ...DOCUMENTED.ports.all];
@@ -453,7 +529,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const docNets = DOCUMENTED.networks.map((n) => ({ ...n, name: n.name === "<overlay>" ? w.overlay : n.name }));
     for (const h of reachable(ctx, v)) {
       if (!h.networkLs) {
-        v.fail(`${h.name}: \`docker network ls\` unavailable: ${issues(h, "docker-network-ls")}`);
+        v.unknown(cause(h, "docker-network-ls", "docker-network-ids", "docker-network-inspect"));
         continue;
       }
       const names = h.networkLs.map((n) => n.name);
@@ -463,7 +539,8 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       for (const d of docNets) {
         const row = h.networkLs.find((n) => n.name === d.name);
         if (!row) {
-          if (d.name !== w.overlay || overlayRequired) v.fail(`${h.name}: no network ${d.name}`);
+          if (d.name === w.overlay && !overlayRequired && !h.containers) v.unknown(`cannot tell whether a task needs ${w.overlay} on ${cause(h, "docker-inspect", "docker-container-ids")}`);
+          else if (d.name !== w.overlay || overlayRequired) v.fail(`${h.name}: no network ${d.name}`);
           else v.note(`${h.name}: ${d.name} not listed (no local task uses it)`);
           continue;
         }
@@ -479,7 +556,12 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const w = ctx.inventory.workload;
     for (const h of reachable(ctx, v)) {
       if (!h.netnsNames) {
-        v.fail(`${h.name}: ${DOCUMENTED.netnsDir} not listed: ${issues(h, "netns-ls")}`);
+        v.unknown(cause(h, "netns-ls"));
+        continue;
+      }
+      // Naming the expected namespaces needs the networks' IDs and the local tasks.
+      if (!h.networks || !h.containers) {
+        v.unknown(`cannot name the expected namespaces of ${cause(h, h.networks ? "docker-inspect" : "docker-network-inspect")}`);
         continue;
       }
       const ingress = overlayNetwork(ctx, h, DOCUMENTED.ingress.name);
@@ -526,7 +608,10 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const expected = `${w.overlay}: subnet ${w.subnet}, gateway ${w.gateway}`;
     const mgr = managerHost(ctx, v);
     const views = ctx.model.hosts.filter((h) => h.reachable && h.networks?.some((n) => n.name === w.overlay));
-    if (mgr && !views.includes(mgr)) v.fail(`${mgr.name}: network ${w.overlay} not found: ${mgr.networks ? `networks: ${mgr.networks.map((n) => n.name).join(", ")}` : issues(mgr, "docker-network-inspect")}`);
+    if (mgr && !views.includes(mgr)) {
+      if (mgr.networks) v.fail(`${mgr.name}: network ${w.overlay} not found (networks: ${mgr.networks.map((n) => n.name).join(", ")})`);
+      else v.unknown(cause(mgr, "docker-network-inspect"));
+    }
     for (const h of views) {
       const n = h.networks!.find((x) => x.name === w.overlay)!;
       const cfg = n.ipam.map((c) => `${c.subnet ?? "?"} gw ${c.gateway ?? "?"}`).join(", ");
@@ -547,7 +632,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const g = DOCUMENTED.gwbridge;
     for (const h of reachable(ctx, v)) {
       const n = h.networks?.find((x) => x.name === g.name);
-      if (!h.networks) v.fail(`${h.name}: networks unknown: ${issues(h, "docker-network-inspect")}`);
+      if (!h.networks) v.unknown(cause(h, "docker-network-inspect"));
       else if (!n) v.fail(`${h.name}: no network ${g.name}`);
       else {
         const c = n.ipam[0];
@@ -555,7 +640,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       }
       const ns = h.namespaces.find((x) => x.kind === "host");
       const br = ns?.interfaces.find((i) => i.name === g.name);
-      if (!ns || ns.issues.length) v.fail(`${h.name}: host interfaces not gathered: ${ns?.issues.join("; ") ?? issues(h, "ip-addr@host")}`);
+      if (!ns || ns.issues.length) v.unknown(ns ? `${h.name}: ${ns.issues.join("; ")}` : cause(h, "ip-addr@host"));
       else if (!br) v.fail(`${h.name}: no ${g.name} interface on the host`);
       else if (!ipv4s(br).some((a) => a.local === g.address && a.prefixlen === g.prefixlen)) v.fail(`${h.name}: ${g.name} has ${addrList(br)}, expected ${g.address}/${g.prefixlen}`);
       v.observe(`${h.name}: IPAM ${n?.ipam.map((x) => `${x.subnet} gw ${x.gateway}`).join(", ") ?? "?"}; interface ${addrList(br)}`);
@@ -595,13 +680,13 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const v = new Verdict();
     const w = ctx.inventory.workload;
     const vip = nthAddress(w.subnet, DOCUMENTED.vipHostOffset)!;
-    const mgr = ctx.model.hosts.find((h) => h.name === ctx.model.manager);
+    const mgr = managerHost(ctx, v);
     const net = overlayNetwork(ctx, mgr, w.overlay);
     const svcVip = mgr?.service?.virtualIps.find((x) => !net || x.networkId === net.id)?.addr.split("/")[0];
     if (mgr?.service) {
       v.observe(`service VIP on ${w.overlay}: ${svcVip ?? "none"}`);
       if (svcVip !== vip) v.fail(`the service's VIP on ${w.overlay} is ${svcVip ?? "missing"}, expected ${vip}`);
-    }
+    } else if (mgr && !mgr.serviceMissing) v.unknown(cause(mgr, "docker-service-inspect"));
     forEachTask(ctx, v, (h, ns, c) => {
       const who = `${h.name}: ${taskLabel(c)}`;
       const eth0 = ns.interfaces.find((i) => i.name === "eth0");
@@ -630,7 +715,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       const who = `${h.name}: ${taskLabel(c)}`;
       const exec = h.execLinks[c.id];
       if (!exec) {
-        v.fail(`${who}: \`docker exec … ip addr\` not available: ${issues(h, `exec-ip-addr/${c.id}`)}`);
+        v.unknown(`${h.name}: ${taskLabel(c)}: ${reason(h, `exec-ip-addr/${c.id}`)}`);
         return;
       }
       const a = exec.map(sig).sort();
@@ -669,7 +754,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       if (!eth0) return v.fail(`${who}: no eth0`);
       if (eth0.ethtoolPeerIfindex !== undefined && eth0.ethtoolPeerIfindex !== eth0.peerIfindex) v.fail(`${who}: eth0@if${eth0.peerIfindex} but ethtool says peer_ifindex ${eth0.ethtoolPeerIfindex}`);
       const peer = eth0.peer ? resolveRef(ctx.model, eth0.peer) : undefined;
-      if (!peer) return v.fail(`${who}: the peer of eth0@if${eth0.peerIfindex ?? "?"} was not found in any namespace of ${h.name}`);
+      if (!peer) return peerNotFound(v, h, ns, eth0, `${who}: the peer of eth0@if${eth0.peerIfindex ?? "?"}`);
       v.observe(`${who}: ${eth0.ifindex}: eth0@if${eth0.peerIfindex} <-> ${peer.ns.id}: ${describeIface(peer.iface)}`);
       if (peer.ns.kind !== "overlay" || peer.ns.network?.name !== w.overlay) v.fail(`${who}: eth0's peer is in ${peer.ns.id} (${peer.ns.kind}${peer.ns.network ? ` ${peer.ns.network.name}` : ""}), expected the ${w.overlay} namespace`);
       if (peer.iface.kind !== "veth") v.fail(`${who}: eth0's peer ${peer.iface.name} is a ${peer.iface.kind}, expected a veth`);
@@ -689,7 +774,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       if (!eth1) return v.fail(`${who}: no eth1`);
       if (eth1.ethtoolPeerIfindex !== undefined && eth1.ethtoolPeerIfindex !== eth1.peerIfindex) v.fail(`${who}: eth1@if${eth1.peerIfindex} but ethtool says peer_ifindex ${eth1.ethtoolPeerIfindex}`);
       const peer = eth1.peer ? resolveRef(ctx.model, eth1.peer) : undefined;
-      if (!peer) return v.fail(`${who}: the peer of eth1@if${eth1.peerIfindex ?? "?"} was not found in any namespace of ${h.name}`);
+      if (!peer) return peerNotFound(v, h, ns, eth1, `${who}: the peer of eth1@if${eth1.peerIfindex ?? "?"}`);
       v.observe(`${who}: ${eth1.ifindex}: eth1@if${eth1.peerIfindex} <-> ${peer.ns.id}: ${describeIface(peer.iface)}`);
       if (peer.ns.kind !== "host") v.fail(`${who}: eth1's peer is in ${peer.ns.id}, expected the host namespace`);
       if (peer.iface.kind !== "veth" || !peer.iface.name.startsWith("veth")) v.fail(`${who}: eth1's peer is ${peer.iface.name} (${peer.iface.kind}), expected a veth… device`);
@@ -725,6 +810,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
         const peerNs = i.peer ? h.namespaces.find((n) => n.id === i.peer!.namespace) : undefined;
         if (peerNs && taskPeers.has(peerNs.id)) reached.add(peerNs.id);
         else if (peerNs?.kind === "lb" && peerNs.network?.name === w.overlay) v.change(`${who}: ${i.name} leads to the load-balancer namespace ${peerNs.id}`);
+        else if (!peerNs && gaps(h, ns, i)) v.unknown(`${who}: where ${i.name} leads is unknown: ${gaps(h, ns, i)}`);
         else v.fail(`${who}: ${i.name} leads to ${peerNs ? `${peerNs.id} (${peerNs.kind})` : "no known namespace"}, not to a local task`);
       }
       for (const t of taskPeers) if (!reached.has(t)) v.fail(`${who}: no veth leads to the task sandbox ${t}`);
@@ -739,7 +825,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     forEachOverlayNs(ctx, v, ctx.inventory.workload.overlay, false, (h, ns) => {
       const br = ns.interfaces.find((i) => i.name === b.name);
       if (!br) return v.fail(`${h.name}: ${ns.id}: no ${b.name}`);
-      if (!br.bridge) return v.fail(`${h.name}: ${ns.id}: no bridge details for ${b.name} (was \`ip -d link\` gathered?)`);
+      if (!br.bridge) return v.unknown(`${h.name}: ${ns.id}: no bridge details for ${b.name} (was \`ip -d link\` gathered?)`);
       const t = br.bridge;
       v.observe(`${h.name}: forward_delay ${t.forwardDelay} hello_time ${t.helloTime} max_age ${t.maxAge}`);
       if (t.forwardDelay !== b.forwardDelay || t.helloTime !== b.helloTime || t.maxAge !== b.maxAge) v.fail(`${h.name}: ${b.name} timers differ`);
@@ -756,19 +842,22 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     const ing = DOCUMENTED.ingress;
     for (const h of reachable(ctx, v)) {
       const n = h.networks?.find((x) => x.name === ing.name);
-      if (!h.networks) v.fail(`${h.name}: networks unknown: ${issues(h, "docker-network-inspect")}`);
+      if (!h.networks) v.unknown(cause(h, "docker-network-inspect"));
       else if (!n) v.fail(`${h.name}: no network ${ing.name}`);
       else {
         const ep = n.containers.find((c) => c.key === ing.sboxKey);
-        v.observe(`${h.name}: ${n.containers.map((c) => `${c.key}: ${c.name} ${c.ipv4 ?? ""}`).join("; ") || "no endpoints"}`);
+        const subnets = n.ipam.map((c) => c.subnet ?? "?");
+        v.observe(`${h.name}: subnet ${subnets.join(", ") || "none"}; ${n.containers.map((c) => `${c.key}: ${c.name} ${c.ipv4 ?? ""}`).join("; ") || "no endpoints"}`);
         if (!ep) v.fail(`${h.name}: no ${ing.sboxKey} endpoint on ${ing.name}`);
         else {
           if (ep.name !== ing.sboxName) v.fail(`${h.name}: ${ing.sboxKey} is named ${ep.name}, expected ${ing.sboxName}`);
-          if (!ep.ipv4 || !cidrContains(ing.subnet, ep.ipv4) || prefixOf(ep.ipv4) !== prefixOf(ing.subnet)) v.fail(`${h.name}: ${ing.sboxKey} has ${ep.ipv4 ?? "no address"}, expected one in ${ing.subnet}`);
+          const where = ingressRange(ep.ipv4 ? [{ local: ep.ipv4.split("/")[0]!, prefixlen: prefixOf(ep.ipv4) ?? -1 }] : [], subnets);
+          if (where === "newer") v.change(`${h.name}: ${ing.sboxKey} has ${ep.ipv4}, in ${ing.newerSubnet} (the engine's default ingress range, not ${ing.subnet})`);
+          else if (where !== "documented") v.fail(`${h.name}: ${ing.sboxKey} has ${ep.ipv4 ?? "no address"}, expected one in ${ing.subnet} (or ${ing.newerSubnet} on a swarm initialised with the engine's defaults)`);
         }
       }
     }
-    return { verdict: v, expected: `${ing.name} .Containers has "${ing.sboxKey}" named ${ing.sboxName} with an address in ${ing.subnet}` };
+    return { verdict: v, expected: `${ing.name} (subnet ${ing.subnet}) .Containers has "${ing.sboxKey}" named ${ing.sboxName} with an address in ${ing.subnet}` };
   },
 
   "ING-2": (ctx) => {
@@ -778,11 +867,12 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
     for (const h of reachable(ctx, v)) {
       const ns = h.namespaces.find((n) => n.kind === "ingress_sbox");
       if (!ns) {
-        v.fail(`${h.name}: no ${ing.sboxNetns} namespace${h.netnsNames ? "" : `: ${issues(h, "netns-ls")}`}`);
+        if (h.netnsNames) v.fail(`${h.name}: no ${ing.sboxNetns} namespace`);
+        else v.unknown(cause(h, "netns-ls"));
         continue;
       }
       if (ns.issues.length) {
-        v.fail(`${h.name}: ${ns.issues.join("; ")}`);
+        v.unknown(`${h.name}: ${ns.issues.join("; ")}`);
         continue;
       }
       v.observe(`${h.name}: ${ns.interfaces.map(describeIface).join("; ")}`);
@@ -793,7 +883,11 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       if (eth0) {
         if (eth0.mtu !== DOCUMENTED.mtu.overlay) v.fail(`${h.name}: eth0 mtu ${eth0.mtu}, expected ${DOCUMENTED.mtu.overlay}`);
         const a = ipv4s(eth0);
-        if (a.length !== 1 || !cidrContains(ing.subnet, a[0]!.local) || a[0]!.prefixlen !== prefixOf(ing.subnet)) v.fail(`${h.name}: eth0 has ${addrList(eth0)}, expected one address in ${ing.subnet}`);
+        const net = overlayNetwork(ctx, h, ing.name);
+        const subnets = net ? net.ipam.map((c) => c.subnet ?? "?") : [];
+        const where = a.length === 1 ? ingressRange(a, subnets) : undefined;
+        if (where === "newer") v.change(`${h.name}: ingress_sbox eth0 has ${addrList(eth0)}, in ${ing.newerSubnet} (the engine's default ingress range, not ${ing.subnet})`);
+        else if (where !== "documented") v.fail(`${h.name}: eth0 has ${addrList(eth0)}, expected one address in ${ing.subnet} (or ${ing.newerSubnet} on a swarm initialised with the engine's defaults)`);
       }
       if (eth1) {
         if (eth1.mtu !== DOCUMENTED.mtu.underlay) v.fail(`${h.name}: eth1 mtu ${eth1.mtu}, expected ${DOCUMENTED.mtu.underlay}`);
@@ -805,6 +899,20 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
   },
 };
 
+/**
+ * Where ingress addresses lie: in the documented 10.255.0.0/16, in the newer
+ * engines' default 10.0.0.0/24 (with that prefix length, and with the ingress
+ * network's IPAM subnet agreeing when it is known), or elsewhere.
+ */
+function ingressRange(addrs: readonly { local: string; prefixlen: number }[], ipamSubnets: readonly string[]): "documented" | "newer" | undefined {
+  const ing = DOCUMENTED.ingress;
+  const all = (cidr: string): boolean => addrs.length > 0 && addrs.every((a) => cidrContains(cidr, a.local) && a.prefixlen === prefixOf(cidr));
+  const ipamIs = (cidr: string): boolean => ipamSubnets.length === 0 || ipamSubnets.every((x) => canonicalCidr(x) === cidr);
+  if (all(ing.subnet) && ipamIs(ing.subnet)) return "documented";
+  if (all(ing.newerSubnet) && ipamIs(ing.newerSubnet)) return "newer";
+  return undefined;
+}
+
 function vxlanCheck(ctx: CheckContext, networkName: string, documentedId: number, requiredEverywhere: boolean, checkFlags: boolean): CheckOutput {
   const v = new Verdict();
   const doc = DOCUMENTED.vxlan;
@@ -815,7 +923,7 @@ function vxlanCheck(ctx: CheckContext, networkName: string, documentedId: number
     for (const x of vx) {
       const who = `${h.name}: ${ns.id}: ${x.name}`;
       if (!x.vxlan) {
-        v.fail(`${who}: no vxlan details (was \`ip -d link\` gathered?)`);
+        v.unknown(`${who}: no vxlan details (was \`ip -d link\` gathered?)`);
         continue;
       }
       const d = x.vxlan;
@@ -830,7 +938,10 @@ function vxlanCheck(ctx: CheckContext, networkName: string, documentedId: number
       }
       const net = overlayNetwork(ctx, h, networkName);
       const opt = net?.options[DOCUMENTED.vxlanIdOption];
-      if (!net) v.fail(`${h.name}: network ${networkName} unknown, cannot read ${DOCUMENTED.vxlanIdOption}`);
+      if (!net) {
+        if (!h.networks) v.unknown(`cannot read ${DOCUMENTED.vxlanIdOption} of ${networkName} on ${cause(h, "docker-network-inspect")}`);
+        else v.fail(`${h.name}: no network ${networkName} in docker network inspect, cannot read ${DOCUMENTED.vxlanIdOption}`);
+      }
       else if (opt === undefined) v.fail(`${h.name}: docker network inspect ${networkName} has no ${DOCUMENTED.vxlanIdOption}`);
       else {
         v.observe(`${h.name}: docker network inspect ${networkName}: ${DOCUMENTED.vxlanIdOption}=${opt}`);
@@ -864,7 +975,7 @@ function result(f: Fact, outcome: Outcome, expected: string, observed: string, d
 
 function trafficResult(ctx: CheckContext, f: Fact): FactResult {
   const t = ctx.model.traffic?.[f.id as TrafficFactId];
-  if (!t) return result(f, "skip", f.documented, "not checked", [], "traffic checks not run");
+  if (!t) return result(f, "unchecked", f.documented, "not checked", [], "the traffic checks did not run");
   const explanation = t.explanation ?? (t.outcome === "changed" ? f.newerEngines : undefined);
   return result(f, t.outcome, t.expected, t.observed, t.details ? [...t.details] : [], explanation);
 }
@@ -884,17 +995,19 @@ export function runChecks(ctx: CheckContext, opts: { only?: readonly string[] } 
     try {
       r = check(ctx);
     } catch (e) {
-      // A check must never take the run down; an internal error is a failure of that fact.
+      // A check must never take the run down; verify's own error keeps the fact from being checked.
       const msg = e instanceof Error ? e.message : String(e);
-      out.push(result(f, "fail", f.documented, `internal error while checking: ${msg}`, []));
+      out.push(result(f, "unchecked", f.documented, "not checked", [], `internal error in verify while checking this fact: ${msg}`));
       continue;
     }
     const v = r.verdict;
     const outcome = v.outcome;
-    const observed = (outcome === "fail" ? v.fails : outcome === "changed" ? v.changes : v.seen).join("; ") || v.seen.join("; ");
+    const observed =
+      (outcome === "fail" ? v.fails : outcome === "changed" ? v.changes : v.seen).join("; ") || v.seen.join("; ") || (outcome === "unchecked" ? "not checked" : "");
     const details = [...v.seen, ...v.notes.map((n) => `note: ${n}`)];
-    if (outcome === "fail" && v.changes.length) details.push(...v.changes.map((c) => `also changed: ${c}`));
-    const explanation = outcome === "changed" ? f.newerEngines : undefined;
+    if (outcome === "fail" && v.unknowns.length) details.push(...v.unknowns.map((c) => `also could not check: ${c}`));
+    if ((outcome === "fail" || outcome === "unchecked") && v.changes.length) details.push(...v.changes.map((c) => `also changed: ${c}`));
+    const explanation = outcome === "changed" ? f.newerEngines : outcome === "unchecked" ? v.unknowns.join("; ") : undefined;
     out.push(result(f, outcome, r.expected, observed, details, explanation));
   }
   return out;

@@ -13,6 +13,10 @@ export class ParseError extends Error {
   /** The offending line itself (possibly shortened), or "" when not line-specific. */
   readonly line: string;
   readonly reason: string;
+  /** The offending field (e.g. `entry 3 (vxlan0).linkinfo.info_data.id`), when a value was at fault. */
+  field?: string;
+  /** The offending value as JSON (possibly shortened), when a value was at fault. */
+  value?: string;
 
   constructor(command: string, reason: string, lineNumber = 0, line = "") {
     const shown = line.length > 160 ? `${line.slice(0, 157)}...` : line;
@@ -26,6 +30,16 @@ export class ParseError extends Error {
     this.line = shown;
     this.reason = reason;
   }
+}
+
+/** A value of the wrong type or out of range: names the command, the field and the value. */
+export function badValue(command: string, field: string, expected: string, value: unknown): ParseError {
+  let shown = value === undefined ? "nothing" : JSON.stringify(value) ?? String(value);
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+  const e = new ParseError(command, `${field}: expected ${expected}, got ${shown}`);
+  e.field = field;
+  e.value = shown;
+  return e;
 }
 
 export class InventoryError extends Error {

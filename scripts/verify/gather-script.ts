@@ -14,7 +14,7 @@
  */
 import { ParseError, splitLines } from "./errors";
 
-export const GATHER_SCRIPT_VERSION = 2;
+export const GATHER_SCRIPT_VERSION = 3;
 export const MARK = "@@swarmlab:";
 
 export interface GatherScriptOptions {
@@ -28,6 +28,12 @@ export interface GatherScriptOptions {
   forceText?: boolean;
   /** Seconds after which one command is killed (exit code 124), so a hung docker cannot stall gather. */
   commandTimeout?: number;
+  /**
+   * The inventory says this host manages the swarm: the manager's listings (node ls, service
+   * ps/inspect) start alongside docker info and are kept if docker info agrees. Elsewhere they
+   * run only when docker info says the host is a manager after all.
+   */
+  manager?: boolean;
 }
 
 export const DEFAULT_NETNS_DIR = "/var/run/docker/netns";
@@ -41,6 +47,32 @@ function assertSafeName(what: string, value: string): void {
   if (!/^[A-Za-z0-9_.\/-]+$/.test(value)) throw new Error(`${what} ${JSON.stringify(value)} contains characters not allowed here`);
 }
 
+/**
+ * What the gather asks docker for, as Go templates: only the fields the checks
+ * use, in the shapes of `docker inspect` and `docker info` (so the parsers read
+ * either). Never a container's or a service's environment (Config.Env,
+ * ContainerSpec.Env), nor docker info's proxies, labels or registries.
+ *
+ * The templates name the Go fields of docker's API types (`.ID`, not the JSON
+ * key `Id`): the CLI executes them on those types, and only falls back to the
+ * raw JSON when that fails. Checked against the types of docker 20.10 with Go's
+ * text/template (see test/fixtures/verify/templates/README.md).
+ */
+const CONTAINER_LABELS = ["com.docker.swarm.service.name", "com.docker.swarm.task.id", "com.docker.swarm.task.name", "com.docker.swarm.node.id"];
+export const INSPECT_FORMAT =
+  `{"Id":{{json .ID}},"Name":{{json .Name}},"Config":{"Image":{{json .Config.Image}},"Labels":{` +
+  CONTAINER_LABELS.map((l) => `"${l}":{{json (index .Config.Labels "${l}")}}`).join(",") +
+  `}},"State":{"Running":{{json .State.Running}}},"NetworkSettings":{"SandboxKey":{{json .NetworkSettings.SandboxKey}},"Networks":{{json .NetworkSettings.Networks}}}}`;
+export const SERVICE_FORMAT =
+  `{"ID":{{json .ID}},"Spec":{"Name":{{json .Spec.Name}},"Mode":{{json .Spec.Mode}},"TaskTemplate":{"ContainerSpec":{"Image":{{json .Spec.TaskTemplate.ContainerSpec.Image}},` +
+  `"Command":{{json .Spec.TaskTemplate.ContainerSpec.Command}},"Args":{{json .Spec.TaskTemplate.ContainerSpec.Args}}},"Networks":{{json .Spec.TaskTemplate.Networks}}},` +
+  `"Networks":{{json .Spec.Networks}}},"Endpoint":{"VirtualIPs":{{json .Endpoint.VirtualIPs}}}}`;
+const INFO_FIELDS = `"Name":{{json .Name}},"ServerVersion":{{json .ServerVersion}},"OperatingSystem":{{json .OperatingSystem}},"KernelVersion":{{json .KernelVersion}},"Swarm":{{json .Swarm}}`;
+/** With the daemon down, newer CLIs fill ServerErrors (and leave the rest empty). */
+export const INFO_FORMAT = `{{if .ServerErrors}}{"ServerErrors":{{json .ServerErrors}}}{{else}}{${INFO_FIELDS}}{{end}}`;
+/** CLIs whose info has no ServerErrors field (they fail outright when the daemon is down). */
+export const INFO_FORMAT_OLD = `{${INFO_FIELDS}}`;
+
 /** Build the gather script. Pure: same options, same text. */
 export function buildGatherScript(opts: GatherScriptOptions): string {
   const netnsDir = opts.netnsDir ?? DEFAULT_NETNS_DIR;
@@ -50,7 +82,11 @@ export function buildGatherScript(opts: GatherScriptOptions): string {
   const timeout = Math.max(1, Math.floor(opts.commandTimeout ?? 60));
   return `#!/bin/bash
 # swarmlab verify: gather script v${GATHER_SCRIPT_VERSION} (generated; do not edit).
-# Prints each command's output once, framed by ${MARK}begin/end markers.
+# Prints each command's output once, framed by ${MARK}begin/end markers. The docker CLI calls
+# (1-2 s each on an emulated CPU) run concurrently, each group in a background job that frames
+# into its own file; the files are printed whole once their job is done, so sections never mix.
+# bash 4.2 (CentOS 7) is enough: no EPOCHREALTIME needed (timings are left out without it),
+# no \${var@Q}, no wait -n.
 export LC_ALL=C
 swl_start=\${EPOCHREALTIME/./}
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -59,10 +95,18 @@ SWL_NETNS_DIR=${shellQuote(netnsDir)}
 SWL_SERVICE=${shellQuote(opts.service)}
 SWL_OVERLAY=${shellQuote(opts.overlay)}
 SWL_FORCE_TEXT=${opts.forceText ? 1 : 0}
+SWL_EXPECT_MANAGER=${opts.manager ? 1 : 0}
+SWL_INFO_FMT=${shellQuote(INFO_FORMAT)}
+SWL_INFO_FMT_OLD=${shellQuote(INFO_FORMAT_OLD)}
+SWL_INSPECT_FMT=${shellQuote(INSPECT_FORMAT)}
+SWL_SERVICE_FMT=${shellQuote(SERVICE_FORMAT)}
 swl_tmp=$(mktemp -d 2>/dev/null) || swl_tmp=/tmp/swarmlab-gather.$$
 mkdir -p "$swl_tmp" || exit 97
 trap 'rm -rf "$swl_tmp"' EXIT
 swl_count=0
+# Each job's scratch directory; the foreground's is j0.
+swl_jt="$swl_tmp/j0"
+mkdir -p "$swl_jt" || exit 97
 
 # swl_t CMD...: run a program with a time limit (exit code 124 when it hangs).
 if command -v timeout >/dev/null 2>&1; then
@@ -88,9 +132,9 @@ swl_section() {
   # Shell functions run as they are (they bound their own commands); programs get the time
   # limit, except inside a namespace's shell (swl_namespace), which is bounded as a whole.
   if declare -F "$1" >/dev/null || [ -n "$SWL_BOUNDED" ]; then
-    "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
+    "$@" >"$swl_jt/out" 2>"$swl_jt/err" </dev/null
   else
-    swl_t "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
+    swl_t "$@" >"$swl_jt/out" 2>"$swl_jt/err" </dev/null
   fi
   swl_rc=$?
   # Elapsed milliseconds, where bash has EPOCHREALTIME (5.0+; not CentOS 7's 4.2).
@@ -98,13 +142,13 @@ swl_section() {
   if [ -n "$swl_t0" ]; then swl_ms=" ms=$(( (\${EPOCHREALTIME/./} - swl_t0) / 1000 ))"; fi
   # The whole output, trailing newlines included; with LC_ALL=C its length is its size in bytes.
   swl_o=""
-  IFS= read -r -d '' swl_o <"$swl_tmp/out"
+  IFS= read -r -d '' swl_o <"$swl_jt/out"
   printf '${MARK}begin %s\\n%s' "$swl_key" "$swl_o"
   if [ -n "$swl_o" ] && [ "\${swl_o: -1}" != $'\\n' ]; then printf '\\n'; fi
   printf '${MARK}end %s rc=%d bytes=%d%s\\n' "$swl_key" "$swl_rc" "\${#swl_o}" "$swl_ms"
-  if [ -s "$swl_tmp/err" ]; then
+  if [ -s "$swl_jt/err" ]; then
     swl_e=""
-    IFS= read -r -d '' swl_e <"$swl_tmp/err"
+    IFS= read -r -d '' swl_e <"$swl_jt/err"
     swl_e=\${swl_e:0:2000}
     # A line of stderr must never pass for a marker.
     swl_e=\${swl_e//$'\\n'@@/$'\\n'@ @}
@@ -116,6 +160,27 @@ swl_section() {
   swl_count=$((swl_count + 1))
 }
 
+# swl_job N CMD...: run CMD (which prints framed sections) with its own scratch directory,
+# its sections into $swl_tmp/jN.framed and their count into $swl_tmp/jN.count. Run it with &.
+swl_job() {
+  swl_jt="$swl_tmp/j$1"
+  shift
+  mkdir -p "$swl_jt" || return 97
+  swl_count=0
+  "$@" >"$swl_jt.framed"
+  echo "$swl_count" >"$swl_jt.count"
+}
+
+# swl_collect N PID [keep]: wait for job N, then print its sections (unless keep=0) and count them.
+swl_collect() {
+  wait "$2"
+  [ "\${3:-1}" = 1 ] || return 0
+  [ -f "$swl_tmp/j$1.framed" ] && cat "$swl_tmp/j$1.framed"
+  swl_n=0
+  [ -f "$swl_tmp/j$1.count" ] && read -r swl_n <"$swl_tmp/j$1.count"
+  swl_count=$((swl_count + swl_n))
+}
+
 swl_meta() {
   printf 'script_version=%s\\n' ${GATHER_SCRIPT_VERSION}
   printf 'ip_json=%s\\n' "$SWL_IP_JSON"
@@ -124,63 +189,136 @@ swl_meta() {
   printf 'overlay=%s\\n' "$SWL_OVERLAY"
   printf 'uid=%s\\n' "$EUID"
   printf 'is_manager=%s\\n' "$SWL_IS_MANAGER"
+  printf 'expect_manager=%s\\n' "$SWL_EXPECT_MANAGER"
   TZ=UTC printf 'date=%(%Y-%m-%dT%H:%M:%SZ)T\\n' -1
 }
 
 # One stat for all of them: "<name> <inode>", the host's own as @host.
 swl_netns_inodes() {
-  swl_t stat -L -c '%i %n' /proc/self/ns/net "$SWL_NETNS_DIR"/* 2>/dev/null >"$swl_tmp/inodes"
+  swl_t stat -L -c '%i %n' /proc/self/ns/net "$SWL_NETNS_DIR"/* 2>/dev/null >"$swl_jt/inodes"
   while read -r swl_i swl_n; do
     if [ "$swl_n" = /proc/self/ns/net ]; then printf '@host %s\\n' "$swl_i"; else printf '%s %s\\n' "\${swl_n##*/}" "$swl_i"; fi
-  done <"$swl_tmp/inodes"
+  done <"$swl_jt/inodes"
 }
 
-# The docker CLI is slow to start on an emulated CPU (1-2 s a call under TCG), so each
-# listing is asked for once and its IDs reused: network ls feeds network inspect, and ps
-# feeds inspect and the list of the service's tasks.
+# docker info, narrowed to what the checks use. CLIs whose info lacks ServerErrors reject
+# the first template; they get the same fields without it.
+swl_docker_info() {
+  docker info --format "$SWL_INFO_FMT" >"$swl_jt/info" 2>"$swl_jt/info-err"
+  swl_r=$?
+  if [ "$swl_r" -ne 0 ] && grep -q 'ServerErrors' "$swl_jt/info-err"; then
+    docker info --format "$SWL_INFO_FMT_OLD"
+    return
+  fi
+  cat "$swl_jt/info"
+  cat "$swl_jt/info-err" >&2
+  return "$swl_r"
+}
+
+# swl_listing CMD...: CMD --format '{{json .}}' (one JSON object per line), or CMD's table on
+# CLIs that have no --format for it.
+swl_listing() {
+  "$@" --format '{{json .}}' 2>"$swl_jt/fmt-err"
+  swl_r=$?
+  if [ "$swl_r" -ne 0 ] && grep -q -- 'unknown flag: --format' "$swl_jt/fmt-err"; then
+    "$@"
+    return
+  fi
+  cat "$swl_jt/fmt-err" >&2
+  return "$swl_r"
+}
+
+swl_manager_sections() {
+  swl_section docker-node-ls swl_listing docker node ls
+  swl_section docker-service-ps swl_listing docker service ps "$SWL_SERVICE" --no-trunc
+  swl_section docker-service-inspect docker service inspect --format "$SWL_SERVICE_FMT" "$SWL_SERVICE"
+}
+
+# Job 1: docker info (is this a manager?); on a host the inventory calls a worker that turns
+# out to manage the swarm, the manager's listings follow here.
+swl_job_info() {
+  swl_section docker-info swl_docker_info
+  if grep -q '"ControlAvailable":true' "$swl_jt/out"; then echo 1; else echo 0; fi >"$swl_tmp/is_manager"
+  if [ "$SWL_EXPECT_MANAGER" != 1 ] && [ "$(cat "$swl_tmp/is_manager")" = 1 ]; then swl_manager_sections; fi
+}
+
+# Job 5: every network, by ID, then all of them inspected in one call.
 swl_network_inspect() {
-  [ -s "$swl_tmp/network-ls" ] || { echo "docker network ls gave nothing to inspect" >&2; return 1; }
-  swl_ids=$(awk 'NR > 1 { print $1 }' "$swl_tmp/network-ls")
-  if [ -z "$swl_ids" ]; then echo '[]'; return 0; fi
-  # shellcheck disable=SC2086
-  docker network inspect $swl_ids
+  [ -s "$swl_jt/ids" ] || { echo '[]'; return 0; }
+  # shellcheck disable=SC2046
+  docker network inspect $(cat "$swl_jt/ids")
+}
+swl_job_networks() {
+  swl_section docker-network-ids docker network ls -q --no-trunc
+  if [ "$swl_rc" -ne 0 ]; then return; fi
+  cp "$swl_jt/out" "$swl_jt/ids"
+  swl_section docker-network-inspect swl_network_inspect
 }
 
+# Job 6: the running containers, inspected (narrowly) in one call, then one exec per task of
+# the service (concurrently): ip addr and ip route from ONE docker exec.
 swl_container_inspect() {
-  [ -s "$swl_tmp/ps" ] || { echo "docker ps gave nothing to inspect" >&2; return 1; }
-  swl_ids=$(awk 'NR > 1 { print $1 }' "$swl_tmp/ps")
-  if [ -z "$swl_ids" ]; then echo '[]'; return 0; fi
-  # shellcheck disable=SC2086
-  docker inspect $swl_ids
+  [ -s "$swl_jt/ids" ] || { echo '[]'; return 0; }
+  # shellcheck disable=SC2046
+  docker inspect --format "$SWL_INSPECT_FMT" $(cat "$swl_jt/ids")
 }
-
-# The service's task containers are named <service>.<slot>.<task id> (last column of docker ps).
+# The service's running tasks: the lines of the inspect whose service label is ours.
 swl_tasks() {
-  [ -s "$swl_tmp/ps" ] || return 0
-  awk -v p="$SWL_SERVICE." 'NR > 1 && index($NF, p) == 1 { print $1 }' "$swl_tmp/ps"
+  [ -s "$swl_jt/inspect" ] || return 0
+  swl_re='^[{]"Id":"([0-9a-f]+)"'
+  while IFS= read -r swl_line; do
+    [[ $swl_line =~ $swl_re ]] || continue
+    case "$swl_line" in
+      *'"com.docker.swarm.service.name":"'"$SWL_SERVICE"'"'*'"State":{"Running":true}'*) echo "\${BASH_REMATCH[1]}" ;;
+    esac
+  done <"$swl_jt/inspect"
 }
-
 # swl_exec_ip CID: the task's own view (ip addr, then ip route) from ONE docker exec;
 # the two halves become the sections exec-ip-addr/CID and exec-ip-route/CID.
 swl_exec_ip() {
-  docker exec "$1" sh -c 'ip addr show; echo "@@swl-split rc=$?"; ip route show' >"$swl_tmp/exec" 2>"$swl_tmp/exec-err" </dev/null
+  docker exec "$1" sh -c 'ip addr show; echo "@@swl-split rc=$?"; ip route show' >"$swl_jt/exec" 2>"$swl_jt/exec-err" </dev/null
   swl_exec_rc=$?
-  if ! grep -q '^@@swl-split rc=' "$swl_tmp/exec"; then
+  if ! grep -q '^@@swl-split rc=' "$swl_jt/exec"; then
     # No sh in the image (or exec failed): one exec per command, as a person would type them.
-    docker exec "$1" ip addr show >"$swl_tmp/exec" 2>"$swl_tmp/exec-err" </dev/null
-    echo "@@swl-split rc=$?" >>"$swl_tmp/exec"
-    docker exec "$1" ip route show >>"$swl_tmp/exec" 2>>"$swl_tmp/exec-err" </dev/null
+    docker exec "$1" ip addr show >"$swl_jt/exec" 2>"$swl_jt/exec-err" </dev/null
+    echo "@@swl-split rc=$?" >>"$swl_jt/exec"
+    docker exec "$1" ip route show >>"$swl_jt/exec" 2>>"$swl_jt/exec-err" </dev/null
     swl_exec_rc=$?
   fi
 }
 swl_exec_part() {
-  cat "$swl_tmp/exec-err" >&2
+  cat "$swl_jt/exec-err" >&2
   if [ "$1" = addr ]; then
-    sed '/^@@swl-split rc=/,$d' "$swl_tmp/exec"
-    return "$(sed -n 's/^@@swl-split rc=\\([0-9]*\\)$/\\1/p' "$swl_tmp/exec")"
+    sed '/^@@swl-split rc=/,$d' "$swl_jt/exec"
+    return "$(sed -n 's/^@@swl-split rc=\\([0-9]*\\)$/\\1/p' "$swl_jt/exec")"
   fi
-  sed '1,/^@@swl-split rc=/d' "$swl_tmp/exec"
+  sed '1,/^@@swl-split rc=/d' "$swl_jt/exec"
   return "$swl_exec_rc"
+}
+swl_exec_sections() {
+  swl_exec_ip "$1"
+  swl_section "exec-ip-addr/$1" swl_exec_part addr
+  swl_section "exec-ip-route/$1" swl_exec_part route
+}
+swl_job_containers() {
+  swl_section docker-container-ids docker ps -q --no-trunc
+  if [ "$swl_rc" -ne 0 ]; then return; fi
+  cp "$swl_jt/out" "$swl_jt/ids"
+  swl_section docker-inspect swl_container_inspect
+  if [ "$swl_rc" -ne 0 ]; then return; fi
+  cp "$swl_jt/out" "$swl_jt/inspect"
+  swl_k=0
+  swl_pids=""
+  for swl_cid in $(swl_tasks); do
+    swl_k=$((swl_k + 1))
+    swl_job "6.$swl_k" swl_exec_sections "$swl_cid" &
+    swl_pids="$swl_pids $!"
+  done
+  swl_k=0
+  for swl_p in $swl_pids; do
+    swl_k=$((swl_k + 1))
+    swl_collect "6.$swl_k" "$swl_p"
+  done
 }
 
 # ss -H (no header) is missing from older iproute2; the parser skips the header line then.
@@ -200,20 +338,20 @@ swl_namespace_body() {
   # shellcheck disable=SC2086
   swl_section "ip-route@$1" ip $SWL_J route show
   if [ "$2" = 1 ]; then
-    ip -o link show type veth >"$swl_tmp/veths" 2>/dev/null
+    ip -o link show type veth >"$swl_jt/veths" 2>/dev/null
     swl_re='^[0-9]+: ([^:@ ]+)'
     while IFS= read -r swl_line; do
       [[ $swl_line =~ $swl_re ]] || continue
       swl_section "ethtool@$1/\${BASH_REMATCH[1]}" ethtool -S "\${BASH_REMATCH[1]}"
-    done <"$swl_tmp/veths"
+    done <"$swl_jt/veths"
   fi
-  echo "$swl_count" >"$swl_tmp/count"
+  echo "$swl_count" >"$swl_jt/count"
 }
 
 # swl_namespace KEY-SUFFIX NS: one shell inside namespace NS (the host's for @host) prints
 # its sections; the time limit bounds that shell as a whole.
 swl_namespace() {
-  echo 0 >"$swl_tmp/count"
+  echo 0 >"$swl_jt/count"
   # The inner shell gets its arguments as $1, not from this one (SC2016 is the point here).
   # shellcheck disable=SC2016
   if [ "$2" = "@host" ]; then
@@ -221,11 +359,11 @@ swl_namespace() {
   else
     swl_t nsenter --net="$SWL_NETNS_DIR/$2" bash -c 'swl_namespace_body "$1" 1' swl "$1"
   fi
-  read -r swl_n <"$swl_tmp/count"
+  read -r swl_n <"$swl_jt/count"
   swl_count=$((swl_count + swl_n))
 }
 export -f swl_section swl_namespace_body
-export swl_tmp SWL_J
+export swl_tmp swl_jt SWL_J
 
 # Which iproute2 are we on? Debian 12 prints JSON for -j, CentOS 7 rejects it.
 SWL_J=""
@@ -235,31 +373,30 @@ if [ "$SWL_FORCE_TEXT" != 1 ]; then
     \\[*) SWL_J="-j"; SWL_IP_JSON=1 ;;
   esac
 fi
-swl_section docker-info docker info --format '{{json .}}'
-SWL_IS_MANAGER=0
-if grep -q '"ControlAvailable":true' "$swl_tmp/out"; then SWL_IS_MANAGER=1; fi
 
-swl_section meta swl_meta
+# The docker jobs start first: they are the slow part.
+swl_job 1 swl_job_info &
+swl_p1=$!
+if [ "$SWL_EXPECT_MANAGER" = 1 ]; then
+  # The inventory says this host manages the swarm: its listings start now, alongside docker
+  # info, and are kept only if docker info agrees.
+  swl_job 2 swl_section docker-node-ls swl_listing docker node ls &
+  swl_p2=$!
+  swl_job 3 swl_section docker-service-ps swl_listing docker service ps "$SWL_SERVICE" --no-trunc &
+  swl_p3=$!
+  swl_job 4 swl_section docker-service-inspect docker service inspect --format "$SWL_SERVICE_FMT" "$SWL_SERVICE" &
+  swl_p4=$!
+fi
+swl_job 5 swl_job_networks &
+swl_p5=$!
+swl_job 6 swl_job_containers &
+swl_p6=$!
+
+# Meanwhile, in the foreground: the host, its namespaces (one shell inside each).
 swl_section os-release cat /etc/os-release
 swl_section hostname cat /proc/sys/kernel/hostname
 swl_section virt systemd-detect-virt
 swl_section kernel uname -r
-if [ "$SWL_IS_MANAGER" = 1 ]; then
-  swl_section docker-node-ls docker node ls
-  swl_section docker-service-ps docker service ps "$SWL_SERVICE" --no-trunc
-  swl_section docker-service-inspect docker service inspect "$SWL_SERVICE"
-fi
-swl_section docker-network-ls docker network ls --no-trunc
-cp "$swl_tmp/out" "$swl_tmp/network-ls"
-swl_section docker-network-inspect swl_network_inspect
-swl_section docker-ps docker ps --no-trunc
-cp "$swl_tmp/out" "$swl_tmp/ps"
-swl_section docker-inspect swl_container_inspect
-for swl_cid in $(swl_tasks); do
-  swl_exec_ip "$swl_cid"
-  swl_section "exec-ip-addr/$swl_cid" swl_exec_part addr
-  swl_section "exec-ip-route/$swl_cid" swl_exec_part route
-done
 swl_section netns-ls ls -1 "$SWL_NETNS_DIR"
 swl_section netns-inodes swl_netns_inodes
 swl_section ss swl_ss
@@ -269,6 +406,18 @@ for swl_p in "$SWL_NETNS_DIR"/*; do
   swl_name=\${swl_p##*/}
   swl_namespace "netns/$swl_name" "$swl_name"
 done
+
+swl_collect 1 "$swl_p1"
+SWL_IS_MANAGER=0
+[ -f "$swl_tmp/is_manager" ] && read -r SWL_IS_MANAGER <"$swl_tmp/is_manager"
+if [ "$SWL_EXPECT_MANAGER" = 1 ]; then
+  swl_collect 2 "$swl_p2" "$SWL_IS_MANAGER"
+  swl_collect 3 "$swl_p3" "$SWL_IS_MANAGER"
+  swl_collect 4 "$swl_p4" "$SWL_IS_MANAGER"
+fi
+swl_collect 5 "$swl_p5"
+swl_collect 6 "$swl_p6"
+swl_section meta swl_meta
 swl_total=""
 if [ -n "$swl_start" ]; then swl_total=" ms=$(( (\${EPOCHREALTIME/./} - swl_start) / 1000 ))"; fi
 printf '${MARK}done sections=%d%s\\n' "$swl_count" "$swl_total"
@@ -294,6 +443,8 @@ export interface FramedOutput {
   complete: boolean;
   /** Framing problems: cut-off sections, size mismatches, missing done marker. */
   problems: string[];
+  /** Sections that arrived but were not kept (size mismatch, repeated key), with why. */
+  discarded: Record<string, string>;
   /** Lines printed outside any section (login banners, sudo chatter). */
   stray: string[];
   /** How long the whole script ran, in milliseconds (where the shell can tell). */
@@ -303,7 +454,7 @@ export interface FramedOutput {
 /** Split the script's stdout back into sections. Throws ParseError when no section is present at all. */
 export function parseGatherOutput(text: string, command = "gather script"): FramedOutput {
   const lines = splitLines(text);
-  const out: FramedOutput = { sections: {}, complete: false, problems: [], stray: [] };
+  const out: FramedOutput = { sections: {}, complete: false, problems: [], stray: [], discarded: {} };
   let cur: { key: string; body: string[]; startLine: number } | undefined;
   let err: { key: string; body: string[] } | undefined;
   let sawAny = false;
@@ -323,13 +474,20 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
         const output = cur.body.length ? `${cur.body.join("\n")}\n` : "";
         const bytes = Number(em[3]);
         const got = Buffer.byteLength(output);
+        // bytes+1: the script ended an output that lacked a final newline with one.
         if (got !== bytes && got !== bytes + 1) {
-          out.problems.push(`section ${cur.key}: ${bytes} bytes announced, ${got} received (output corrupted?)`);
+          // A section whose size does not match was damaged on the way: never use it.
+          const why = `${bytes} bytes announced, ${got} received`;
+          out.problems.push(`section ${cur.key}: ${why}; discarded (output corrupted?)`);
+          out.discarded[cur.key] = why;
+          delete out.sections[cur.key];
+        } else if (out.sections[cur.key] || out.discarded[cur.key]) {
+          out.problems.push(`section ${cur.key} appears twice; the second one is discarded`);
+        } else {
+          const section: RawSection = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
+          if (em[4] !== undefined) section.ms = Number(em[4]);
+          out.sections[cur.key] = section;
         }
-        if (out.sections[cur.key]) out.problems.push(`section ${cur.key} appears twice`);
-        const section: RawSection = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
-        if (em[4] !== undefined) section.ms = Number(em[4]);
-        out.sections[cur.key] = section;
         cur = undefined;
         return;
       }
@@ -367,7 +525,7 @@ export function parseGatherOutput(text: string, command = "gather script"): Fram
     throw new ParseError(command, "no @@swarmlab sections found (did the script run at all?)", lines.length ? 1 : 0, lines[0] ?? "");
   }
   if (!out.complete) out.problems.push("the script's output ended before its done marker (connection lost or script killed?)");
-  else if (declared !== undefined && declared !== Object.keys(out.sections).length) {
+  else if (declared !== undefined && declared !== Object.keys(out.sections).length + Object.keys(out.discarded).length) {
     out.problems.push(`the script announced ${declared} sections, ${Object.keys(out.sections).length} arrived intact`);
   }
   return out;

@@ -3,10 +3,10 @@
  * host, all hosts in parallel; each session runs the gather script once
  * (`sudo -n bash -s`, script on stdin) and returns its framed output.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { NodeSSH } from "node-ssh";
 import { ParseError } from "./errors";
+import { checkReplayDir, preparePrivateDir, readReplayFile, writePrivate } from "./files";
 import { buildGatherScript, type FramedOutput, MARK, parseGatherOutput } from "./gather-script";
 import type { Inventory, InventoryHost } from "./inventory";
 import type { TrafficEvidence } from "./traffic";
@@ -17,8 +17,10 @@ export interface HostGather {
   address: string;
   /** The session ran and its output was framed (sections may still have failed). */
   ok: boolean;
-  /** Why nothing usable came back (connection refused, sudo needs a password...). */
+  /** Why nothing usable came back, in words: "connection refused on port 22", "sudo asks for a password"... */
   error?: string;
+  /** The error as the SSH library or the host gave it, when `error` rephrases it. */
+  errorDetail?: string;
   framed?: FramedOutput;
   /** Raw stdout of the session (what --save-raw stores). */
   stdout: string;
@@ -161,13 +163,16 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
   const transport =
     opts.transport ?? new SshTransport({ user: inventory.user, sshKeyFile: inventory.sshKeyFile, useSudo: opts.useSudo });
   const progress = opts.onProgress ?? (() => undefined);
-  const script = buildGatherScript({
-    service: inventory.workload.service,
-    overlay: inventory.workload.overlay,
-    netnsDir: opts.netnsDir,
-    forceText: opts.forceText,
-    commandTimeout: opts.commandTimeout,
-  });
+  // One script per role: on the inventory's managers the manager's listings start at once.
+  const scriptFor = (host: InventoryHost): string =>
+    buildGatherScript({
+      service: inventory.workload.service,
+      overlay: inventory.workload.overlay,
+      netnsDir: opts.netnsDir,
+      forceText: opts.forceText,
+      commandTimeout: opts.commandTimeout,
+      manager: host.role === "manager",
+    });
   const t0 = Date.now();
   const hosts = await Promise.all(
     inventory.hosts.map(async (host): Promise<HostGather> => {
@@ -187,19 +192,21 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
         }
       };
       try {
-        const res = await transport.run(host, script, onStdout, () => progress({ host: host.name, phase: "connected" }));
+        const res = await transport.run(host, scriptFor(host), onStdout, () => progress({ host: host.name, phase: "connected" }));
         const seconds = (Date.now() - h0) / 1000;
         const base = { host: host.name, address: host.address, stdout: res.stdout, stderr: res.stderr, exitCode: res.code, seconds };
         if (!res.stdout.includes(`${MARK}begin `)) {
-          const why = res.stderr.trim().split("\n").slice(-3).join(" / ") || `exit code ${res.code}`;
+          const detail = res.stderr.trim().split("\n").slice(-3).join(" / ") || `exit code ${res.code}`;
+          const why = describeScriptFailure(`${res.stderr}\n${res.stdout}`, res.code, inventory.user) ?? `the gather script produced no sections: ${detail}`;
           progress({ host: host.name, phase: "error", message: why });
-          return { ...base, ok: false, error: `the gather script produced no sections: ${why}` };
+          return { ...base, ok: false, error: why, errorDetail: detail };
         }
         const framed = parseGatherOutput(res.stdout, `gather script on ${host.name}`);
         progress({ host: host.name, phase: "done", sections: Object.keys(framed.sections).length, seconds });
         return { ...base, ok: true, framed };
       } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
+        const detail = e instanceof Error ? e.message : String(e);
+        const message = describeConnectError(e, { user: inventory.user });
         progress({ host: host.name, phase: "error", message });
         const seconds = (Date.now() - h0) / 1000;
         const base = { host: host.name, address: host.address, stdout: received, stderr: "", exitCode: null, seconds };
@@ -209,23 +216,59 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
           framed.problems.push(`the session ended early: ${message}`);
           return { ...base, ok: true, framed };
         }
-        return { ...base, ok: false, error: message };
+        return { ...base, ok: false, error: message, ...(detail !== message ? { errorDetail: detail } : {}) };
       }
     }),
   );
   return { hosts, seconds: (Date.now() - t0) / 1000, sshSessions: transport.sessions };
 }
 
+// ------------------------------------------------------- causes in words ----
+
+/**
+ * Why a host could not be reached, in words a trainer can act on:
+ * "connection refused on port 22", "no answer on port 22 (timed out)",
+ * "SSH login refused for user swarm"... Unknown errors keep their message.
+ */
+export function describeConnectError(e: unknown, opts: { user?: string; port?: number } = {}): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : "";
+  const port = /:(\d+)\s*$/.exec(msg)?.[1] ?? String(opts.port ?? 22);
+  const has = (c: string): boolean => code === c || msg.includes(c);
+  if (has("ECONNREFUSED")) return `connection refused on port ${port}`;
+  if (has("EHOSTUNREACH")) return "host unreachable (no route to it)";
+  if (has("ENETUNREACH")) return "network unreachable";
+  if (has("ENOTFOUND") || has("EAI_AGAIN")) return "its address cannot be resolved";
+  if (has("ETIMEDOUT") || /Timed out while waiting for handshake/i.test(msg)) return `no answer on port ${port} (timed out)`;
+  if (has("ECONNRESET") || /Connection lost before handshake/i.test(msg)) return "the connection was closed before login";
+  if (/All configured authentication methods failed/i.test(msg)) return `SSH login refused for user ${opts.user ?? "?"} (the key is not accepted)`;
+  if (/privateKey|private key|Cannot parse privateKey/i.test(msg)) return `the SSH key cannot be used: ${msg}`;
+  return msg;
+}
+
+/** Why the script printed nothing, when stderr says (sudo, bash missing). */
+export function describeScriptFailure(stderr: string, code: number | null, user: string): string | undefined {
+  if (/sudo: a (terminal|password) is required|sudo: no tty present/i.test(stderr)) return `sudo asks for a password (user ${user} needs passwordless sudo)`;
+  if (/is not in the sudoers file|not allowed to execute/i.test(stderr)) return `user ${user} may not use sudo`;
+  if (/sudo: (command )?not found/i.test(stderr) || (code === 127 && /sudo/.test(stderr))) return "sudo is not installed on the host";
+  if (/bash: (command )?not found/i.test(stderr)) return "bash is not installed on the host";
+  return undefined;
+}
+
 // ------------------------------------------------- save / replay raw data ----
 
-/** Store what was gathered: `<dir>/<host>.txt` (stdout) and `<host>.stderr.txt`. */
+/**
+ * Store what was gathered: `<dir>/<host>.txt` (stdout), `<host>.stderr.txt`,
+ * and the traffic findings. It shows the lab's inner workings: the directory
+ * is 0700 (created so, or refused if others can enter it), the files 0600.
+ */
 export function saveRaw(dir: string, g: Gathered): void {
-  fs.mkdirSync(dir, { recursive: true });
+  preparePrivateDir(dir);
   for (const h of g.hosts) {
-    fs.writeFileSync(path.join(dir, `${h.host}.txt`), h.stdout);
-    if (h.stderr) fs.writeFileSync(path.join(dir, `${h.host}.stderr.txt`), h.stderr);
+    writePrivate(path.join(dir, `${h.host}.txt`), h.stdout);
+    if (h.stderr) writePrivate(path.join(dir, `${h.host}.stderr.txt`), h.stderr);
   }
-  if (g.traffic) fs.writeFileSync(path.join(dir, "traffic.json"), JSON.stringify(g.traffic, null, 2) + "\n");
+  if (g.traffic) writePrivate(path.join(dir, "traffic.json"), JSON.stringify(g.traffic, null, 2) + "\n");
 }
 
 /** Rebuild a Gathered from text outputs (a --save-raw directory or test fixtures). */
@@ -245,13 +288,16 @@ export function gatheredFromText(inventory: Inventory, outputs: Record<string, s
   return g;
 }
 
+/**
+ * The hosts' saved outputs of a --replay directory (a host without one could
+ * not be checked). Its traffic findings are judged again from their evidence
+ * by the caller (traffic-run.ts replayTraffic), never read back here.
+ */
 export function loadRaw(dir: string, inventory: Inventory): Gathered {
+  checkReplayDir(dir, inventory.hosts.map((h) => h.name));
   const outputs: Record<string, string | undefined> = {};
-  for (const h of inventory.hosts) {
-    const f = path.join(dir, `${h.name}.txt`);
-    outputs[h.name] = fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined;
-  }
-  const tf = path.join(dir, "traffic.json");
-  const traffic = fs.existsSync(tf) ? (JSON.parse(fs.readFileSync(tf, "utf8")) as TrafficEvidence) : undefined;
-  return gatheredFromText(inventory, outputs, traffic);
+  for (const h of inventory.hosts) outputs[h.name] = readReplayFile(dir, `${h.name}.txt`);
+  const g = gatheredFromText(inventory, outputs);
+  for (const h of g.hosts) if (!h.ok && outputs[h.host] === undefined) h.error = `no saved output for ${h.host} in ${dir}`;
+  return g;
 }

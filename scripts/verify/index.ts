@@ -1,12 +1,12 @@
 /** Public API of verify: gather -> model -> check -> report. */
-export { gatherLab, runVerify, validateOnly, type GatheredLab, type GatherLabOptions, type VerifyOptions, type VerifyRun } from "./run";
+export { exitCodeOf, gatherLab, runVerify, validateOnly, type GatheredLab, type GatherLabOptions, type VerifyOptions, type VerifyRun } from "./run";
 export { gather, gatheredFromText, loadRaw, saveRaw, SshTransport, type Gathered, type GatherOptions, type HostGather, type ProgressEvent, type RunOptions, type Transport } from "./gather";
 export { buildGatherScript, parseGatherOutput, type FramedOutput, type GatherScriptOptions, type RawSection } from "./gather-script";
 export { buildModel, type HostModel, type Iface, type LabModel, type Namespace, type VethPair, type VxlanTunnel, type BridgeModel } from "./model";
-export { runChecks, type CheckContext, type FactResult, type Outcome } from "./checks";
+export { OUTCOMES, runChecks, type CheckContext, type FactResult, type Outcome } from "./checks";
 export { formatReport, formatNames, prepareFormat, registerFormat, formatText, formatJson, formatJunit, type Formatter, type VerifyReport } from "./report";
 export { formatHtml, prepareHtml } from "./html";
 export { loadInventory, validateInventory, inventoryFromLab, defaultInventoryPath, compareWithLab, type Inventory, type InventoryHost } from "./inventory";
 export { ParseError, InventoryError, UsageError } from "./errors";
 export type { TrafficEvidence, TrafficResult, TrafficFactId } from "./traffic";
-export { DEFAULT_TRAFFIC_TIMEOUT_MS, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, trafficHost, wantsTraffic, type TrafficStepOptions, type TrafficStepResult } from "./traffic-run";
+export { DEFAULT_TRAFFIC_TIMEOUT_MS, runTrafficStep, skippedTraffic, uncheckedTraffic, TRAFFIC_DISABLED, trafficHost, wantsTraffic, type TrafficStepOptions, type TrafficStepResult } from "./traffic-run";

@@ -101,9 +101,18 @@ export interface Namespace {
   issues: string[];
 }
 
+/**
+ * Why a section's data is missing: never gathered (missing: the script did not
+ * run it; cut-off: the output ended before it; discarded: it arrived damaged),
+ * the command is not installed (not-found), timed out, failed, or its output
+ * could not be parsed.
+ */
+export type IssueKind = "missing" | "cut-off" | "discarded" | "not-found" | "timeout" | "failed" | "parse" | "ambiguous";
+
 export interface Issue {
   key: string;
   message: string;
+  kind: IssueKind;
 }
 
 export interface HostModel {
@@ -113,7 +122,15 @@ export interface HostModel {
   role: Role;
   /** The host answered (SSH worked and the script ran). */
   reachable: boolean;
+  /** Why the host could not be gathered (connection refused on port 22, ...), when it could not. */
   error?: string;
+  /**
+   * Set when the Docker engine did not answer (not running, not installed): every
+   * docker-derived view of this host is missing for that reason.
+   */
+  dockerDown?: string;
+  /** `docker service inspect` answered that the service does not exist (a finding, not missing data). */
+  serviceMissing?: boolean;
   ipJson?: boolean;
   hostname?: string;
   os?: OsRelease;
@@ -182,6 +199,8 @@ const COMMANDS: Record<string, string> = {
   "docker-service-ps": "docker service ps <service> --no-trunc",
   "docker-service-inspect": "docker service inspect <service>",
   "docker-network-ls": "docker network ls --no-trunc",
+  "docker-network-ids": "docker network ls -q --no-trunc",
+  "docker-container-ids": "docker ps -q --no-trunc",
   "docker-network-inspect": "docker network inspect <all networks>",
   "docker-ps": "docker ps --no-trunc",
   "docker-inspect": "docker inspect <running containers>",
@@ -205,6 +224,18 @@ export function commandOf(key: string): string {
   return key;
 }
 
+/** Did the Docker engine fail to answer `docker info`? The cause, in words. */
+function dockerDownCause(s: RawSection | undefined, info: DockerInfo | undefined): string | undefined {
+  if (!s) return undefined;
+  const text = `${s.output}\n${s.stderr ?? ""}\n${(info?.serverErrors ?? []).join("\n")}`;
+  if (s.rc === 127) return "docker is not installed (docker: command not found)";
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running|docker\.sock: connect: (no such file|connection refused)/i.test(text)) return "the Docker engine is not running";
+  if (/permission denied while trying to connect to the Docker daemon/i.test(text)) return "the Docker engine refused the connection (permission denied on docker.sock)";
+  if (s.rc === 124) return "the Docker engine did not answer (docker info timed out)";
+  if (info?.serverErrors.length) return `the Docker engine did not answer: ${info.serverErrors[0]}`;
+  return undefined;
+}
+
 class SectionReader {
   constructor(
     private readonly framed: FramedOutput | undefined,
@@ -222,14 +253,21 @@ class SectionReader {
    */
   get(key: string, opts: { optional?: boolean; okCodes?: number[] } = {}): string | undefined {
     const s = this.raw(key);
+    const cmd = `\`${commandOf(key)}\``;
     if (!s) {
-      if (!opts.optional) this.issues.push({ key, message: `\`${commandOf(key)}\` was not gathered (section missing or cut off)` });
+      if (opts.optional) return undefined;
+      const discarded = this.framed?.discarded[key];
+      if (discarded !== undefined) this.issues.push({ key, kind: "discarded", message: `${cmd}: its output arrived damaged (${discarded}) and was discarded` });
+      else if (this.framed && !this.framed.complete) this.issues.push({ key, kind: "cut-off", message: `${cmd} was not gathered: the gather's output was cut off before it` });
+      else this.issues.push({ key, kind: "missing", message: `${cmd} was not gathered` });
       return undefined;
     }
     const ok = opts.okCodes ?? [0];
     if (!ok.includes(s.rc)) {
       const err = (s.stderr ?? "").trim().split("\n").slice(-2).join(" / ");
-      this.issues.push({ key, message: `\`${commandOf(key)}\` failed with exit code ${s.rc}${s.rc === 127 ? " (command not found)" : s.rc === 124 ? " (timed out)" : ""}${err ? `: ${err}` : ""}` });
+      const kind: IssueKind = s.rc === 127 ? "not-found" : s.rc === 124 ? "timeout" : "failed";
+      const what = kind === "not-found" ? "is not installed (command not found)" : kind === "timeout" ? "timed out" : `failed with exit code ${s.rc}`;
+      this.issues.push({ key, kind, message: `${cmd} ${what}${err && kind !== "not-found" ? `: ${err}` : ""}` });
       return undefined;
     }
     return s.output;
@@ -241,7 +279,7 @@ class SectionReader {
     try {
       return parser(text, commandOf(key));
     } catch (e) {
-      this.issues.push({ key, message: e instanceof ParseError ? e.message : `\`${commandOf(key)}\`: ${String(e)}` });
+      this.issues.push({ key, kind: "parse", message: e instanceof ParseError ? e.message : `\`${commandOf(key)}\`: ${String(e)}` });
       return undefined;
     }
   }
@@ -341,14 +379,31 @@ function buildHost(invHost: Inventory["hosts"][number], gathered: Gathered["host
   host.virt = r.parse("virt", parseSingleWord, { okCodes: [0, 1] });
   host.kernel = r.parse("kernel", parseSingleWord);
   host.info = r.parse("docker-info", parseDockerInfoJson);
+  host.dockerDown = dockerDownCause(framed.sections["docker-info"], host.info);
+  if (host.info?.serverErrors.length) delete host.info;
   // Gather scripts before v2 asked `docker version` too; docker info has the same server version.
   host.dockerVersion = r.parse("docker-version", parseDockerVersion, { optional: true })?.server ?? (host.info?.serverVersion || undefined);
   host.nodes = r.parse("docker-node-ls", parseNodeLs, { optional: true });
-  host.serviceTasks = r.parse("docker-service-ps", parseServicePs, { optional: true });
-  const services = r.parse("docker-service-inspect", parseServiceInspect, { optional: true });
-  if (services) host.service = services[0];
-  host.networkLs = r.parse("docker-network-ls", parseNetworkLs);
+
+  const svcRaw = framed.sections["docker-service-inspect"];
+  if (svcRaw && svcRaw.rc !== 0 && /no such service/i.test(`${svcRaw.output}\n${svcRaw.stderr ?? ""}`)) {
+    host.serviceMissing = true;
+  } else {
+    const services = r.parse("docker-service-inspect", parseServiceInspect, { optional: true });
+    if (services) {
+      if (services[0]) host.service = services[0];
+      else host.serviceMissing = true;
+    }
+  }
+  const psRaw = framed.sections["docker-service-ps"];
+  const psMissing = psRaw !== undefined && psRaw.rc !== 0 && /no such service/i.test(`${psRaw.output}\n${psRaw.stderr ?? ""}`);
+  if (psMissing) host.serviceTasks = [];
+  else host.serviceTasks = r.parse("docker-service-ps", parseServicePs, { optional: true });
   host.networks = r.parse("docker-network-inspect", parseNetworkInspect);
+  // Gathers before v3 listed the networks as a table; v3 lists their IDs only (`-q`) and the
+  // listing is the inspect's: names, drivers and scopes are the same fields.
+  if (framed.sections["docker-network-ls"]) host.networkLs = r.parse("docker-network-ls", parseNetworkLs);
+  else if (r.get("docker-network-ids") !== undefined && host.networks) host.networkLs = host.networks.map((n) => ({ id: n.id, name: n.name, driver: n.driver, scope: n.scope }));
   host.containers = r.parse("docker-inspect", parseContainerInspect);
   for (const key of Object.keys(framed.sections)) {
     const m = /^exec-ip-(addr|route)\/(.+)$/.exec(key);
@@ -472,6 +527,7 @@ function pairVeths(host: HostModel): VethPair[] {
     else if (c.length > 1) {
       host.issues.push({
         key: `veth@${x.ns.id}/${x.iface.name}`,
+        kind: "ambiguous",
         message: `cannot tell which of ${c.map((y) => `${y.ns.id}:${y.iface.name}`).join(", ")} is the peer of ${x.ns.id}:${x.iface.name}@if${x.iface.peerIfindex}`,
       });
     }

@@ -7,6 +7,7 @@
  */
 import type { FactResult, Outcome } from "./checks";
 import type { LabModel } from "./model";
+import { visible, visibleLines } from "./visible";
 
 export interface Summary {
   total: number;
@@ -14,6 +15,8 @@ export interface Summary {
   fail: number;
   changed: number;
   skip: number;
+  /** Facts that could not be checked (a host, the Docker engine, a command or a section was missing). */
+  unchecked: number;
 }
 
 export interface Timings {
@@ -30,6 +33,12 @@ export interface HostStatus {
   address: string;
   reachable: boolean;
   error?: string;
+  /**
+   * What kept facts from being checked on this host, in words: why it could
+   * not be gathered ("connection refused on port 22"), or that its Docker
+   * engine is not running. Absent when nothing did.
+   */
+  cause?: string;
   /** Framing problems and section failures, one line each. */
   problems: string[];
 }
@@ -54,15 +63,26 @@ export interface FormatOptions {
 export type Formatter = (report: VerifyReport, opts: FormatOptions) => string;
 
 export function summarize(results: readonly FactResult[]): Summary {
-  const s: Summary = { total: results.length, pass: 0, fail: 0, changed: 0, skip: 0 };
+  const s: Summary = { total: results.length, pass: 0, fail: 0, changed: 0, skip: 0, unchecked: 0 };
   for (const r of results) s[r.outcome]++;
   return s;
 }
 
+/** The hosts' causes, "<host>: <cause>", in inventory order: what the reports lead with. */
+export function hostCauses(report: Pick<VerifyReport, "hosts">): string[] {
+  return report.hosts.filter((h) => h.cause).map((h) => `${h.name}: ${h.cause}`);
+}
+
+/** "29 facts: 20 passed, 5 changed since the documented version, 0 failed, 0 could not be checked, 4 skipped" */
+export function summaryLine(s: Summary): string {
+  return `${s.total} facts: ${s.pass} passed, ${s.changed} changed since the documented version, ${s.fail} failed, ${s.unchecked} could not be checked, ${s.skip} skipped`;
+}
+
 // ------------------------------------------------------------------ text ----
 
-const LABEL: Record<Outcome, string> = { pass: "PASS", fail: "FAIL", changed: "CHANGED", skip: "SKIP" };
-const COLOR: Record<Outcome, string> = { pass: "\x1b[32m", fail: "\x1b[31m", changed: "\x1b[33m", skip: "\x1b[90m" };
+const LABEL: Record<Outcome, string> = { pass: "PASS", fail: "FAIL", changed: "CHANGED", skip: "SKIP", unchecked: "UNCHECKED" };
+const COLOR: Record<Outcome, string> = { pass: "\x1b[32m", fail: "\x1b[31m", changed: "\x1b[33m", skip: "\x1b[90m", unchecked: "\x1b[35m" };
+const WHY: Record<Outcome, string> = { pass: "note: ", fail: "note: ", changed: "changed since the documented version: ", skip: "skipped: ", unchecked: "could not check: " };
 
 function shortCitation(r: FactResult): string {
   const seeds = r.seed
@@ -73,42 +93,58 @@ function shortCitation(r: FactResult): string {
 }
 
 export function formatText(report: VerifyReport, opts: FormatOptions = {}): string {
+  // Every piece of text is made visible before colour codes (ours) are added.
   const c = (o: Outcome, s: string): string => (opts.color ? `${COLOR[o]}${s}\x1b[0m` : s);
   const lines: string[] = [];
+  const push = (s: string): void => void lines.push(visible(s));
   const t = report.timings;
-  const traffic = t.trafficSeconds !== undefined ? `; traffic checks in ${t.trafficSeconds.toFixed(1)}s` : "";
-  lines.push(`swarmlab verify: lab ${report.lab}, stack ${report.stack}; gathered ${report.hosts.length} hosts in ${t.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH sessions${traffic}`);
+  const traffic = t.trafficSeconds !== undefined && t.trafficSeconds > 0 ? `; traffic checks in ${t.trafficSeconds.toFixed(1)}s` : "";
+  push(`swarmlab verify: lab ${report.lab}, stack ${report.stack}; gathered ${report.hosts.length} hosts in ${t.gatherSeconds.toFixed(1)}s over ${report.sshSessions} SSH sessions${traffic}`);
+  const causes = report.hosts.filter((h) => h.cause);
+  if (causes.length) {
+    push("Facts that need these hosts could not be checked there:");
+    for (const h of causes) push(`  ${h.name}: ${h.cause} (${h.address})`);
+  }
   for (const h of report.hosts) {
-    if (!h.reachable) lines.push(`  ${h.name} (${h.address}): NOT GATHERED: ${h.error ?? "unknown error"}`);
-    for (const p of h.problems) lines.push(`  ${h.name}: ${p}`);
+    if (!h.reachable && !h.cause) push(`  ${h.name} (${h.address}): not gathered: ${h.error ?? "unknown error"}`);
+    for (const p of h.problems) push(`  ${h.name}: ${p}`);
   }
   lines.push("");
+  const width = Math.max(...Object.values(LABEL).map((l) => l.length));
+  const indent = " ".repeat(11 + width);
   for (const r of report.results) {
-    lines.push(`${r.id.padEnd(8)} ${c(r.outcome, LABEL[r.outcome].padEnd(7))}  ${r.title}  [${shortCitation(r)}]`);
+    lines.push(`${visible(r.id.padEnd(8))} ${c(r.outcome, LABEL[r.outcome].padEnd(width))}  ${visible(`${r.title}  [${shortCitation(r)}]`)}`);
     if (r.outcome === "fail" || r.outcome === "changed") {
-      lines.push(`${" ".repeat(18)}expected: ${r.expected}`);
-      lines.push(`${" ".repeat(18)}observed: ${r.observed}`);
+      push(`${indent}expected: ${r.expected}`);
+      push(`${indent}observed: ${r.observed}`);
     }
-    if (r.explanation) lines.push(`${" ".repeat(18)}${r.outcome === "changed" ? "changed since the documented version: " : "why: "}${r.explanation}`);
+    if (r.explanation) push(`${indent}${r.outcome === "pass" || r.outcome === "fail" ? "note: " : WHY[r.outcome]}${r.explanation}`);
   }
-  const s = report.summary;
   lines.push("");
-  lines.push(`${s.total} facts: ${s.pass} passed, ${s.changed} changed since the documented version, ${s.fail} failed, ${s.skip} skipped`);
+  push(summaryLine(report.summary));
   return lines.join("\n") + "\n";
 }
 
 // ------------------------------------------------------------------ json ----
 
+/**
+ * version 2: the outcome "unchecked" (could not check, with the cause as
+ * explanation), summary.unchecked, hosts[].cause and the top-level causes.
+ */
 export function formatJson(report: VerifyReport): string {
   const { model: _model, ...rest } = report;
-  return JSON.stringify({ format: "swarmlab-verify", version: 1, ...rest }, null, 2) + "\n";
+  return JSON.stringify({ format: "swarmlab-verify", version: 2, ...rest, causes: hostCauses(report) }, null, 2) + "\n";
 }
 
 // ----------------------------------------------------------------- junit ----
 
-/** Escape text for XML attribute or element content (and drop characters XML 1.0 forbids). */
+/**
+ * Escape text for XML attribute or element content. Control characters are
+ * shown as escapes (\e, \x07...), never passed through: XML 1.0 forbids most
+ * of them; lone surrogates, which it forbids too, are dropped.
+ */
 export function xmlEscape(s: string): string {
-  return s
+  return visibleLines(s)
     .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -122,15 +158,25 @@ export function formatJunit(report: VerifyReport): string {
   const time = report.timings.totalSeconds.toFixed(3);
   const out: string[] = [];
   out.push('<?xml version="1.0" encoding="UTF-8"?>');
-  out.push(`<testsuites name="swarmlab verify" tests="${s.total}" failures="${s.fail}" errors="0" skipped="${s.skip}" time="${time}">`);
+  // A fact that could not be checked is a JUnit error (the test could not run), not a failure.
+  out.push(`<testsuites name="swarmlab verify" tests="${s.total}" failures="${s.fail}" errors="${s.unchecked}" skipped="${s.skip}" time="${time}">`);
   out.push(
-    `  <testsuite name="${xmlEscape(`${report.lab} (stack ${report.stack})`)}" tests="${s.total}" failures="${s.fail}" errors="0" skipped="${s.skip}" time="${time}" timestamp="${xmlEscape(report.generatedAt.replace(/\.\d+Z$/, ""))}">`,
+    `  <testsuite name="${xmlEscape(`${report.lab} (stack ${report.stack})`)}" tests="${s.total}" failures="${s.fail}" errors="${s.unchecked}" skipped="${s.skip}" time="${time}" timestamp="${xmlEscape(report.generatedAt.replace(/\.\d+Z$/, ""))}">`,
   );
+  const causes = hostCauses(report);
+  if (causes.length) {
+    out.push("    <properties>");
+    for (const c of causes) out.push(`      <property name="could-not-check" value="${xmlEscape(c)}"/>`);
+    out.push("    </properties>");
+  }
   for (const r of report.results) {
     const group = r.id.split("-")[0]!.toLowerCase();
     out.push(`    <testcase classname="swarmlab.${xmlEscape(group)}" name="${xmlEscape(`${r.id} ${r.title}`)}" time="0">`);
     if (r.outcome === "fail") {
       out.push(`      <failure type="fact-differs" message="${xmlEscape(r.observed.slice(0, 500))}">${xmlEscape(`expected: ${r.expected}\nobserved: ${r.observed}\nseed: ${r.citation}\n${r.details.join("\n")}`)}</failure>`);
+    } else if (r.outcome === "unchecked") {
+      const why = r.explanation ?? "could not check";
+      out.push(`      <error type="could-not-check" message="${xmlEscape(`could not check: ${why}`.slice(0, 500))}">${xmlEscape(`could not check: ${why}\nexpected: ${r.expected}\nobserved: ${r.observed}\nseed: ${r.citation}\n${r.details.join("\n")}`)}</error>`);
     } else if (r.outcome === "skip") {
       out.push(`      <skipped message="${xmlEscape(r.explanation ?? "skipped")}"/>`);
     } else if (r.outcome === "changed") {

@@ -15,7 +15,8 @@ import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
 import type { TrafficEvidence } from "./traffic";
-import { runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, wantsTraffic } from "./traffic-run";
+import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "./traffic-run";
+import { preparePrivateDir, prepareOutputFile, readReplayFile, writeOutputFile, writePrivate } from "./files";
 
 export interface VerifyOptions {
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
@@ -64,6 +65,8 @@ export interface GatherLabOptions {
   onProgress?: (e: ProgressEvent) => void;
   replayDir?: string;
   forceText?: boolean;
+  /** Called with the inventory before anything connects (to check output paths that depend on it). */
+  beforeGather?: (inventory: Inventory) => void;
 }
 
 export interface GatheredLab {
@@ -77,6 +80,7 @@ export interface GatheredLab {
 export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLab> {
   const inventory =
     opts.inventory ?? loadInventory(opts.inventoryFile ?? defaultInventoryPath(opts.stack ?? "dev", opts.cwd), { checkKeyFile: !opts.replayDir && !opts.transport });
+  opts.beforeGather?.(inventory);
   const g0 = Date.now();
   const gathered = opts.replayDir
     ? loadRaw(opts.replayDir, inventory)
@@ -87,8 +91,8 @@ export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLa
 export interface VerifyRun {
   results: FactResult[];
   summary: Summary;
-  /** 0 when no fact failed, 1 otherwise. */
-  exitCode: 0 | 1;
+  /** See exitCodeOf: 0 all passed or changed (or skipped), 1 a fact failed, 3 nothing failed but some could not be checked. */
+  exitCode: 0 | 1 | 3;
   timings: Timings;
   /** SSH sessions opened (0 when replaying). */
   sshSessions: number;
@@ -98,6 +102,15 @@ export interface VerifyRun {
   inventory: Inventory;
   gathered: Gathered;
   model: LabModel;
+}
+
+/**
+ * The CLI's exit code for a run: 1 when a fact fails; else 3 when a fact could
+ * not be checked; else 0 (every fact passed, changed, or was skipped on purpose).
+ * 2 is for usage and input errors, which never reach a summary.
+ */
+export function exitCodeOf(s: Summary): 0 | 1 | 3 {
+  return s.fail > 0 ? 1 : s.unchecked > 0 ? 3 : 0;
 }
 
 export function validateOnly(only: readonly string[] | undefined): string[] | undefined {
@@ -110,8 +123,11 @@ export function validateOnly(only: readonly string[] | undefined): string[] | un
 export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const t0 = Date.now();
   const only = validateOnly(opts.only);
-  if (opts.format && !formatNames().includes(opts.format)) throw new UsageError(`unknown format "${opts.format}" (known: ${formatNames().join(", ")})`);
+  if (opts.format !== undefined && !formatNames().includes(opts.format)) throw new UsageError(`unknown format "${opts.format}" (known: ${formatNames().join(", ")})`);
   const lab = opts.lab ?? swarmOverlayLab;
+  // Every place verify will write is checked before anything connects.
+  if (opts.output !== undefined) prepareOutputFile(opts.output);
+  if (opts.saveRawDir !== undefined) preparePrivateDir(opts.saveRawDir);
 
   const { inventory, gathered, gatherSeconds } = await gatherLab(opts);
   let sshSessions = gathered.sshSessions;
@@ -121,14 +137,19 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const modelSeconds = (Date.now() - m0) / 1000;
 
   // Traffic (PATH-1..4): needs the model (task container, peer task address, underlay NIC).
-  // undefined: the traffic checks did not run (a run that took 0.0 s still ran).
   let trafficSeconds: number | undefined;
   let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
   if (wantsTraffic(only)) {
     let evidence: TrafficEvidence | undefined;
-    if (typeof opts.traffic === "object") evidence = { ...gathered.traffic, ...opts.traffic };
+    if (typeof opts.traffic === "object") evidence = { ...opts.traffic };
     else if (opts.traffic === false) evidence = skippedTraffic(TRAFFIC_DISABLED);
-    else if (opts.replayDir) evidence = gathered.traffic ?? skippedTraffic(`traffic checks not run: replaying ${opts.replayDir}, which has no traffic.json`);
+    else if (opts.replayDir) {
+      evidence = replayTraffic(opts.replayDir, inventory, model);
+      // Saving a replay elsewhere keeps the evidence the verdicts were judged from.
+      const h = trafficHost(inventory).name;
+      const raw = readReplayFile(opts.replayDir, `traffic-${h}.txt`);
+      if (raw !== undefined) trafficRaw = { host: h, stdout: raw };
+    }
     else {
       const step = await runTrafficStep({ inventory, model, transport: opts.transport, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
       evidence = step.evidence;
@@ -141,11 +162,15 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   }
   if (opts.saveRawDir) {
     saveRaw(opts.saveRawDir, gathered);
-    if (trafficRaw) {
-      // The traffic script's own output and plan: `traffic-cli.ts judge` re-judges them.
-      fs.writeFileSync(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
-      if (trafficRaw.stderr) fs.writeFileSync(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);
-      if (trafficRaw.plan) fs.writeFileSync(path.join(opts.saveRawDir, "traffic-plan.json"), JSON.stringify(trafficRaw.plan, null, 2) + "\n");
+    if (!trafficRaw) {
+      // A replay judges the traffic from these: an earlier save's must not pass for this run's.
+      const h = trafficHost(inventory).name;
+      for (const f of [`traffic-${h}.txt`, `traffic-${h}.stderr.txt`, "traffic-plan.json"]) fs.rmSync(path.join(opts.saveRawDir, f), { force: true });
+    } else {
+      // The traffic script's own output and plan: --replay and `traffic-cli.ts judge` judge them again.
+      writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
+      if (trafficRaw.stderr) writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);
+      if (trafficRaw.plan) writePrivate(path.join(opts.saveRawDir, "traffic-plan.json"), JSON.stringify(trafficRaw.plan, null, 2) + "\n");
     }
   }
 
@@ -156,6 +181,8 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   const hosts: HostStatus[] = model.hosts.map((h) => {
     const s: HostStatus = { name: h.name, address: h.address, reachable: h.reachable, problems: [...h.gatherProblems] };
     if (h.error) s.error = h.error;
+    const cause = h.reachable ? h.dockerDown : (h.error ?? "could not be gathered");
+    if (cause) s.cause = cause;
     return s;
   });
   const summary = summarize(results);
@@ -163,7 +190,7 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
     gatherSeconds,
     modelSeconds,
     checkSeconds: (c1 - c0) / 1000,
-    trafficSeconds,
+    ...(trafficSeconds !== undefined ? { trafficSeconds } : {}),
     totalSeconds: (Date.now() - t0) / 1000,
   };
   const report: VerifyReport = {
@@ -177,14 +204,11 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
     hosts,
     model,
   };
-  const run: VerifyRun = { results, summary, exitCode: summary.fail > 0 ? 1 : 0, timings, sshSessions, report, inventory, gathered, model };
+  const run: VerifyRun = { results, summary, exitCode: exitCodeOf(summary), timings, sshSessions, report, inventory, gathered, model };
   if (opts.format) {
     await prepareFormat(opts.format);
     run.rendered = formatReport(report, opts.format, { color: opts.color });
-    if (opts.output) {
-      fs.mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
-      fs.writeFileSync(opts.output, run.rendered);
-    }
+    if (opts.output !== undefined) writeOutputFile(opts.output, run.rendered);
   }
   return run;
 }

@@ -8,11 +8,15 @@
  * root (`sudo -n bash -s` unless the user is root). The whole step is bounded:
  * after `timeoutMs` (default 35 s, connecting included) the session is
  * aborted and whatever output arrived is judged. Nothing here throws: every
- * problem ends as a skip (or a fail) of the PATH facts, with the reason.
+ * problem ends as "could not check" (or a fail) of the PATH facts, with the
+ * cause; only --no-traffic and --only skip them.
  */
+import * as path from "node:path";
 import { FACTS } from "../../labs/swarm-overlay/facts";
 import { trafficPlanFromModel } from "../plumbing/from-model";
-import { MARK, PATH_IDS, type PathResult, resolvePlan, runTrafficChecks, toTrafficEvidence, type TrafficPlan } from "../plumbing/traffic";
+import { judgeTraffic, MARK, parseTrafficOutput, PATH_IDS, type PathResult, resolvePlan, runTrafficChecks, toTrafficEvidence, type TrafficPlan } from "../plumbing/traffic";
+import { UsageError } from "./errors";
+import { readReplayFile } from "./files";
 import { type ProgressEvent, SshTransport, type Transport } from "./gather";
 import type { Inventory, InventoryHost } from "./inventory";
 import type { LabModel } from "./model";
@@ -31,12 +35,21 @@ export function wantsTraffic(only: readonly string[] | undefined): boolean {
   return !only || only.length === 0 || only.some((id) => (TRAFFIC_FACT_IDS as readonly string[]).includes(id));
 }
 
-/** PATH-1..4 all skipped with one reason (the reports show it as "why"). */
+/** PATH-1..4 all deliberately skipped with one reason (the reports show it as "why"). */
 export function skippedTraffic(reason: string): TrafficEvidence {
+  return allTraffic("skip", reason);
+}
+
+/** PATH-1..4 all not checkable, for one cause. */
+export function uncheckedTraffic(cause: string): TrafficEvidence {
+  return allTraffic("unchecked", cause);
+}
+
+function allTraffic(outcome: "skip" | "unchecked", reason: string): TrafficEvidence {
   const ev: TrafficEvidence = {};
   for (const id of TRAFFIC_FACT_IDS) {
     const fact = FACTS.find((f) => f.id === id);
-    ev[id] = { outcome: "skip", expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
+    ev[id] = { outcome, expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
   }
   return ev;
 }
@@ -91,12 +104,13 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
     ...extra,
   });
   const skip = (reason: string): TrafficStepResult => {
-    progress({ host: host.name, phase: "traffic", message: `traffic checks skipped: ${reason}` });
-    return done(skippedTraffic(reason));
+    progress({ host: host.name, phase: "traffic", message: `traffic checks not run: ${reason}` });
+    return done(uncheckedTraffic(reason));
   };
 
   const hostModel = o.model.hosts.find((h) => h.name === host.name);
-  if (!hostModel || !hostModel.reachable) return skip(`traffic checks not run: ${host.name} could not be gathered (${hostModel?.error ?? "no output"})`);
+  if (!hostModel || !hostModel.reachable) return skip(`${host.name}: ${hostModel?.error ?? "could not be gathered"}`);
+  if (hostModel.dockerDown) return skip(`${host.name}: ${hostModel.dockerDown}`);
   let plan: TrafficPlan;
   try {
     plan = trafficPlanFromModel(o.inventory, o.model, { from: host.name }).plan;
@@ -104,6 +118,7 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
   } catch (e) {
     return skip(`traffic checks not run: ${message(e)}`);
   }
+
 
   const timeoutMs = o.timeoutMs ?? DEFAULT_TRAFFIC_TIMEOUT_MS;
   const transport =
@@ -149,6 +164,7 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
       if (r.outcome !== "pass") r.observed = `${r.observed} (the traffic session was cut short: ${cut})`;
     }
   }
+  namePeerCause(results, plan, host, o.inventory, o.model);
   const evidence = toTrafficEvidence(results);
   const sessions = Math.max(0, transport.sessions - before);
   const seconds = (Date.now() - t0) / 1000;
@@ -157,4 +173,103 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
   if (stdout !== undefined) extra.stdout = stdout;
   if (stderr !== undefined) extra.stderr = stderr;
   return done(evidence, extra);
+}
+
+/**
+ * PATH-3/4 target the other host's task: when that host could not be asked
+ * (and so its task's address is unknown), their cause is that host's.
+ */
+function namePeerCause(results: Record<TrafficFactId, PathResult>, plan: TrafficPlan, host: InventoryHost, inventory: Inventory, model: LabModel): void {
+  if (plan.peerTaskAddress) return;
+  const peerName = inventory.hosts.find((h) => h.name !== host.name)?.name;
+  const peer = peerName ? model.hosts.find((h) => h.name === peerName) : undefined;
+  const cause = peer && (!peer.reachable ? (peer.error ?? "could not be gathered") : peer.dockerDown);
+  if (!peer || !cause) return;
+  for (const id of ["PATH-3", "PATH-4"] as const) {
+    const r = results[id];
+    if (r.outcome === "unchecked") r.observed = `the other host's task address is not known: ${peer.name}: ${cause}`;
+  }
+}
+
+// ------------------------------------------------------------- replay ----
+
+const OUTCOMES_IN_FILE = ["pass", "fail", "changed", "skip", "unchecked"] as const;
+
+/**
+ * Read and check a saved traffic.json: an object of PATH-1..4, each with an
+ * outcome, the expected and observed text, and optionally an explanation and
+ * details. Anything else is a UsageError naming the file and the field.
+ */
+export function parseTrafficJson(text: string, file: string): TrafficEvidence {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file}: not valid JSON (cut off?): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const bad = (field: string, what: string, v: unknown): UsageError => new UsageError(`${file}: ${field}: expected ${what}, got ${v === undefined ? "nothing" : JSON.stringify(v)?.slice(0, 80)}`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad("the file", "an object of PATH-1..4 findings", raw);
+  const ev: TrafficEvidence = {};
+  for (const [id, v] of Object.entries(raw)) {
+    if (!(TRAFFIC_FACT_IDS as readonly string[]).includes(id)) throw new UsageError(`${file}: ${JSON.stringify(id)} is not a traffic fact (PATH-1..4)`);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad(id, "an object", v);
+    const o = v as Record<string, unknown>;
+    if (!(OUTCOMES_IN_FILE as readonly unknown[]).includes(o["outcome"])) throw bad(`${id}.outcome`, OUTCOMES_IN_FILE.join(" | "), o["outcome"]);
+    for (const k of ["expected", "observed"]) if (typeof o[k] !== "string") throw bad(`${id}.${k}`, "a string", o[k]);
+    if (o["explanation"] !== undefined && typeof o["explanation"] !== "string") throw bad(`${id}.explanation`, "a string", o["explanation"]);
+    if (o["details"] !== undefined && (!Array.isArray(o["details"]) || o["details"].some((d) => typeof d !== "string"))) throw bad(`${id}.details`, "a list of strings", o["details"]);
+    const r: TrafficEvidence[TrafficFactId] = { outcome: o["outcome"] as (typeof OUTCOMES_IN_FILE)[number], expected: o["expected"] as string, observed: o["observed"] as string };
+    if (o["explanation"] !== undefined) r!.explanation = o["explanation"] as string;
+    if (o["details"] !== undefined) r!.details = [...(o["details"] as string[])];
+    ev[id as TrafficFactId] = r;
+  }
+  return ev;
+}
+
+/**
+ * The PATH-1..4 findings of a --replay directory, judged again from the
+ * evidence: the traffic script's output (`traffic-<host>.txt`), with the plan
+ * the replayed model gives (as the live run built it). A saved verdict
+ * (traffic.json) is never read back as one: without the output it came from,
+ * a pass or fail there leaves the fact unchecked. Only its skips (what
+ * --no-traffic saved) and unchecked entries are kept as they are.
+ */
+export function replayTraffic(dir: string, inventory: Inventory, model: LabModel): TrafficEvidence {
+  const host = trafficHost(inventory);
+  const rawName = `traffic-${host.name}.txt`;
+  const jsonText = readReplayFile(dir, "traffic.json");
+  // Checked first: a damaged traffic.json is an input error even where the output is there.
+  const saved = jsonText !== undefined ? parseTrafficJson(jsonText, path.join(dir, "traffic.json")) : undefined;
+  const raw = readReplayFile(dir, rawName);
+  if (raw !== undefined) {
+    let plan: TrafficPlan;
+    try {
+      plan = trafficPlanFromModel(inventory, model, { from: host.name }).plan;
+      resolvePlan(plan);
+    } catch (e) {
+      return uncheckedTraffic(`the recorded traffic cannot be judged: ${message(e)}`);
+    }
+    const run = parseTrafficOutput(raw);
+    if (Object.keys(run.sections).length === 0) return uncheckedTraffic(`${rawName} in ${dir} holds no traffic script output`);
+    const results = judgeTraffic(run, plan);
+    namePeerCause(results, plan, host, inventory, model);
+    return toTrafficEvidence(results);
+  }
+  if (!saved) return uncheckedTraffic(`the traffic checks were not recorded: ${dir} has no traffic.json`);
+  const ev: TrafficEvidence = {};
+  for (const id of TRAFFIC_FACT_IDS) {
+    const fact = FACTS.find((f) => f.id === id);
+    const s = saved[id];
+    if (s && (s.outcome === "skip" || s.outcome === "unchecked")) ev[id] = s;
+    else
+      ev[id] = {
+        outcome: "unchecked",
+        expected: s?.expected ?? fact?.documented ?? id,
+        observed: "not checked",
+        explanation: s
+          ? `traffic.json says ${s.outcome}, but the traffic script's output it was judged from (${rawName}) is not in ${dir}: a verdict is judged from its evidence, never read back`
+          : `traffic.json has no ${id}`,
+      };
+  }
+  return ev;
 }

@@ -1,16 +1,29 @@
 /**
- * Pure parsers for docker CLI output: the tables of `docker node ls`,
- * `docker network ls`, `docker service ps`, `docker ps`, and the JSON of
- * `docker network inspect`, `docker inspect`, `docker service inspect`,
- * `docker info --format '{{json .}}'` and `docker version --format '{{json .}}'`.
+ * Pure parsers for docker CLI output. The gather asks for structured output
+ * (`--format '{{json .}}'`: one JSON object per line; `inspect`: JSON), which
+ * these read field by field, strictly: a field of the wrong JSON type or out
+ * of range is a ParseError naming the command, the field and the value.
+ * The column-aligned tables (what the seeds show, and what older gathers
+ * saved) are still read, by the same functions: the form is told by the first
+ * character.
  */
-import { ParseError, parseJsonOutput, splitLines } from "../errors";
+import { badValue, ParseError, parseJsonOutput, splitLines } from "../errors";
+import { Fields, isObj, jsonList } from "./json";
 import { parseDockerTable } from "./table";
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/** Output of `--format '{{json .}}'` (JSON lines) rather than a table? */
+function isJsonLines(text: string): boolean {
+  return text.trimStart().startsWith("{");
+}
+
+/** Docker's object IDs: lowercase letters and digits. */
+function dockerId(command: string, f: Fields, key: string): string {
+  const id = f.reqStr(key);
+  if (!/^[a-z0-9]+$/.test(id)) throw badValue(command, `${f.path}.${key}`, "a docker ID (lowercase letters and digits)", id);
+  return id;
+}
 
 // ------------------------------------------------------------- tables ----
 
@@ -26,6 +39,26 @@ export interface NodeRow {
 }
 
 export function parseNodeLs(text: string, command = "docker node ls"): NodeRow[] {
+  if (isJsonLines(text)) {
+    return jsonList(command, text).map((v, i) => {
+      const f = Fields.of(command, `line ${i + 1}`, v);
+      // Older CLIs marked the node the command ran on with " *" after its ID.
+      const rawId = f.reqStr("ID");
+      const m = /^([a-z0-9]+)( \*)?$/.exec(rawId);
+      if (!m) throw badValue(command, `${f.path}.ID`, "a node ID", rawId);
+      const row: NodeRow = {
+        id: m[1]!,
+        self: f.bool("Self") ?? Boolean(m[2]),
+        hostname: f.reqStr("Hostname"),
+        status: f.reqStr("Status"),
+        availability: f.reqStr("Availability"),
+        managerStatus: f.str("ManagerStatus") ?? "",
+      };
+      const ev = f.str("EngineVersion");
+      if (ev) row.engineVersion = ev;
+      return row;
+    });
+  }
   const rows = parseDockerTable(text, command, ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS"], ["ID", "HOSTNAME", "STATUS", "AVAILABILITY"]);
   return rows.map((r) => {
     const idCell = r.cells["ID"]!;
@@ -52,6 +85,12 @@ export interface NetworkLsRow {
 }
 
 export function parseNetworkLs(text: string, command = "docker network ls"): NetworkLsRow[] {
+  if (isJsonLines(text)) {
+    return jsonList(command, text).map((v, i) => {
+      const f = Fields.of(command, `line ${i + 1}`, v);
+      return { id: dockerId(command, f, "ID"), name: f.reqStr("Name"), driver: f.reqStr("Driver"), scope: f.reqStr("Scope") };
+    });
+  }
   const rows = parseDockerTable(text, command, ["NETWORK ID", "NAME", "DRIVER", "SCOPE"], ["NETWORK ID", "NAME", "DRIVER", "SCOPE"]);
   return rows.map((r) => {
     const id = r.cells["NETWORK ID"]!;
@@ -77,6 +116,34 @@ export interface ServicePsRow {
 }
 
 export function parseServicePs(text: string, command = "docker service ps"): ServicePsRow[] {
+  if (isJsonLines(text)) {
+    // Only the table indents earlier tasks of a slot (" \\_ "); in JSON they follow the
+    // slot's current task (newest first) under the same name.
+    const seen = new Set<string>();
+    return jsonList(command, text).map((v, i) => {
+      const f = Fields.of(command, `line ${i + 1}`, v);
+      let name = f.reqStr("Name");
+      let history = name.trimStart().startsWith("\\_");
+      name = name.replace(/^\s*\\_\s*/, "");
+      if (seen.has(name)) history = true;
+      seen.add(name);
+      const current = f.reqStr("CurrentState");
+      const row: ServicePsRow = {
+        id: dockerId(command, f, "ID"),
+        name,
+        history,
+        image: f.str("Image") ?? "",
+        node: f.str("Node") ?? "",
+        desiredState: f.reqStr("DesiredState"),
+        currentState: current.split(/\s+/)[0]!,
+        currentStateText: current,
+        error: (f.str("Error") ?? "").replace(/^"|"$/g, ""),
+      };
+      const sm = /\.(\d+)$/.exec(name);
+      if (sm) row.slot = Number(sm[1]);
+      return row;
+    });
+  }
   const rows = parseDockerTable(
     text,
     command,
@@ -126,18 +193,6 @@ export function parseDockerPs(text: string, command = "docker ps"): PsRow[] {
 
 // --------------------------------------------------------------- JSON ----
 
-function jsonArray(command: string, text: string): unknown[] {
-  const data = parseJsonOutput(command, text);
-  if (!Array.isArray(data)) throw new ParseError(command, "expected a JSON array at top level", 1, splitLines(text)[0] ?? "");
-  return data;
-}
-
-function requireString(command: string, obj: Json, key: string, where: string): string {
-  const v = obj[key];
-  if (typeof v !== "string") throw new ParseError(command, `${where} lacks string field "${key}"`);
-  return v;
-}
-
 export interface NetworkEndpoint {
   /** Key of the Containers map: a container ID, "ingress-sbox", "lb-<network>"... */
   key: string;
@@ -161,53 +216,52 @@ export interface DockerNetwork {
   peers: { name: string; ip: string }[];
 }
 
-export function parseContainersMap(command: string, value: unknown): NetworkEndpoint[] {
+export function parseContainersMap(command: string, value: unknown, path = "Containers"): NetworkEndpoint[] {
   if (value === null || value === undefined) return [];
-  if (!isObj(value)) throw new ParseError(command, "Containers is not an object");
-  return Object.entries(value).map(([key, v]) => {
-    if (!isObj(v)) throw new ParseError(command, `Containers["${key}"] is not an object`);
-    const ep: NetworkEndpoint = { key, name: str(v["Name"]) ?? "" };
-    const e = str(v["EndpointID"]);
+  const map = Fields.of(command, path, value);
+  return Object.keys(map.obj).map((key) => {
+    const v = map.reqObj(key);
+    const ep: NetworkEndpoint = { key, name: v.str("Name") ?? "" };
+    const e = v.str("EndpointID");
     if (e) ep.endpointId = e;
-    const mac = str(v["MacAddress"]);
+    const mac = v.str("MacAddress");
     if (mac) ep.mac = mac;
-    const ip = str(v["IPv4Address"]);
+    const ip = v.address("IPv4Address", { prefix: "required", allowEmpty: true });
     if (ip) ep.ipv4 = ip;
     return ep;
   });
 }
 
+/** `docker network inspect <ids>`: a JSON array (or one object per line, with --format). */
 export function parseNetworkInspect(text: string, command = "docker network inspect"): DockerNetwork[] {
-  return jsonArray(command, text).map((n, i) => {
-    if (!isObj(n)) throw new ParseError(command, `entry ${i} is not an object`);
-    const name = requireString(command, n, "Name", `entry ${i}`);
-    const ipamObj = isObj(n["IPAM"]) ? n["IPAM"] : {};
-    const config = Array.isArray(ipamObj["Config"]) ? ipamObj["Config"] : [];
-    const options: Record<string, string> = {};
-    if (isObj(n["Options"])) for (const [k, v] of Object.entries(n["Options"])) if (typeof v === "string") options[k] = v;
-    const peers = Array.isArray(n["Peers"])
-      ? n["Peers"].filter(isObj).map((p) => ({ name: str(p["Name"]) ?? "", ip: str(p["IP"]) ?? "" }))
-      : [];
+  return jsonList(command, text, { allowEmpty: true }).map((raw, i) => {
+    const n0 = Fields.of(command, `entry ${i}`, raw);
+    const name = n0.reqStr("Name");
+    const n = new Fields(command, `network ${name}`, n0.obj);
+    const ipam = n.obj_("IPAM");
     const net: DockerNetwork = {
-      id: requireString(command, n, "Id", `network ${name}`),
+      id: dockerId(command, n, "Id"),
       name,
-      driver: requireString(command, n, "Driver", `network ${name}`),
-      scope: requireString(command, n, "Scope", `network ${name}`),
-      ipam: config.filter(isObj).map((c) => {
+      driver: n.reqStr("Driver"),
+      scope: n.reqStr("Scope"),
+      ipam: (ipam ? ipam.objects("Config") : []).map((c) => {
         const e: { subnet?: string; gateway?: string } = {};
-        const s = str(c["Subnet"]);
-        if (s) e.subnet = s;
-        const g = str(c["Gateway"]);
+        const sn = c.address("Subnet", { prefix: "required", allowEmpty: true });
+        if (sn) e.subnet = sn;
+        const g = c.address("Gateway", { prefix: "none", allowEmpty: true });
         if (g) e.gateway = g;
         return e;
       }),
-      options,
-      containers: parseContainersMap(command, n["Containers"]),
-      peers,
+      options: n.stringMap("Options"),
+      containers: parseContainersMap(command, n.raw("Containers"), `${n.path}.Containers`),
+      peers: n.objects("Peers").map((p) => ({ name: p.str("Name") ?? "", ip: p.str("IP") ?? "" })),
     };
-    if (typeof n["Internal"] === "boolean") net.internal = n["Internal"];
-    if (typeof n["Attachable"] === "boolean") net.attachable = n["Attachable"];
-    if (typeof n["Ingress"] === "boolean") net.ingress = n["Ingress"];
+    const internal = n.bool("Internal");
+    if (internal !== undefined) net.internal = internal;
+    const attachable = n.bool("Attachable");
+    if (attachable !== undefined) net.attachable = attachable;
+    const ingress = n.bool("Ingress");
+    if (ingress !== undefined) net.ingress = ingress;
     return net;
   });
 }
@@ -226,33 +280,49 @@ export interface ContainerInfo {
   nodeId?: string;
 }
 
+/**
+ * `docker inspect <containers>`: a JSON array, or (what the gather asks for:
+ * only the fields the checks use, never the environment) one object per line
+ * in the same shape.
+ */
 export function parseContainerInspect(text: string, command = "docker inspect"): ContainerInfo[] {
-  return jsonArray(command, text).map((c, i) => {
-    if (!isObj(c)) throw new ParseError(command, `entry ${i} is not an object`);
-    const id = requireString(command, c, "Id", `entry ${i}`);
-    const config = isObj(c["Config"]) ? c["Config"] : {};
+  return jsonList(command, text, { allowEmpty: true }).map((raw, i) => {
+    const c0 = Fields.of(command, `entry ${i}`, raw);
+    const id = c0.reqStr("Id");
+    if (!/^[0-9a-f]{12,64}$/.test(id)) throw badValue(command, `entry ${i}.Id`, "a container ID", id);
+    const c = new Fields(command, `container ${id.slice(0, 12)}`, c0.obj);
+    const config = c.obj_("Config");
     const labels: Record<string, string> = {};
-    if (isObj(config["Labels"])) for (const [k, v] of Object.entries(config["Labels"])) if (typeof v === "string") labels[k] = v;
-    const state = isObj(c["State"]) ? c["State"] : {};
-    const ns = isObj(c["NetworkSettings"]) ? c["NetworkSettings"] : undefined;
-    if (!ns) throw new ParseError(command, `container ${id.slice(0, 12)} lacks NetworkSettings`);
-    const networks = isObj(ns["Networks"])
-      ? Object.entries(ns["Networks"]).filter(([, v]) => isObj(v)).map(([name, v]) => {
-          const o = v as Json;
-          const e: ContainerInfo["networks"][number] = { name, networkId: str(o["NetworkID"]) ?? "", ipAddress: str(o["IPAddress"]) ?? "" };
-          const p = num(o["IPPrefixLen"]);
+    // Empty values (or null, from a template run on the raw JSON) are how the gather says "no such label".
+    const rawLabels = config?.obj_("Labels");
+    for (const [k, v] of Object.entries(rawLabels?.obj ?? {})) {
+      if (v === null || v === "") continue;
+      if (typeof v !== "string") throw badValue(command, `${rawLabels!.path}[${JSON.stringify(k)}]`, "a string", v);
+      labels[k] = v;
+    }
+    const state = c.obj_("State");
+    const ns = c.obj_("NetworkSettings");
+    if (!ns) throw badValue(command, `${c.path}.NetworkSettings`, "an object", c.raw("NetworkSettings"));
+    const sandboxKey = ns.str("SandboxKey") ?? "";
+    if (sandboxKey !== "" && !/^\/[^\0]*$/.test(sandboxKey)) throw badValue(command, `${ns.path}.SandboxKey`, "an absolute path", sandboxKey);
+    const netMap = ns.obj_("Networks");
+    const networks = netMap
+      ? Object.keys(netMap.obj).map((name) => {
+          const o = netMap.reqObj(name);
+          const e: ContainerInfo["networks"][number] = { name, networkId: o.str("NetworkID") ?? "", ipAddress: o.address("IPAddress", { prefix: "none", allowEmpty: true }) ?? "" };
+          const p = o.int("IPPrefixLen", 0, 128);
           if (p !== undefined) e.prefixLen = p;
-          const mac = str(o["MacAddress"]);
+          const mac = o.str("MacAddress");
           if (mac) e.mac = mac;
           return e;
         })
       : [];
     const info: ContainerInfo = {
       id,
-      name: (str(c["Name"]) ?? "").replace(/^\//, ""),
-      image: str(config["Image"]) ?? "",
-      running: state["Running"] === true,
-      sandboxKey: str(ns["SandboxKey"]) ?? "",
+      name: (c.str("Name") ?? "").replace(/^\//, ""),
+      image: config?.str("Image") ?? "",
+      running: state?.bool("Running") === true,
+      sandboxKey,
       labels,
       networks,
     };
@@ -280,31 +350,28 @@ export interface ServiceInfo {
   virtualIps: { networkId: string; addr: string }[];
 }
 
+/** `docker service inspect`: a JSON array, or one object per line (the gather's --format). */
 export function parseServiceInspect(text: string, command = "docker service inspect"): ServiceInfo[] {
-  return jsonArray(command, text).map((s, i) => {
-    if (!isObj(s)) throw new ParseError(command, `entry ${i} is not an object`);
-    const spec = isObj(s["Spec"]) ? s["Spec"] : undefined;
-    if (!spec) throw new ParseError(command, `entry ${i} lacks Spec`);
-    const mode = isObj(spec["Mode"]) ? spec["Mode"] : {};
-    const tt = isObj(spec["TaskTemplate"]) ? spec["TaskTemplate"] : {};
-    const cs = isObj(tt["ContainerSpec"]) ? tt["ContainerSpec"] : {};
-    const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-    const nets = [...(Array.isArray(tt["Networks"]) ? tt["Networks"] : []), ...(Array.isArray(spec["Networks"]) ? spec["Networks"] : [])];
-    const endpoint = isObj(s["Endpoint"]) ? s["Endpoint"] : {};
-    const vips = Array.isArray(endpoint["VirtualIPs"]) ? endpoint["VirtualIPs"] : [];
+  return jsonList(command, text, { allowEmpty: true }).map((raw, i) => {
+    const s = Fields.of(command, `entry ${i}`, raw);
+    const spec = s.reqObj("Spec");
+    const mode = spec.obj_("Mode");
+    const tt = spec.obj_("TaskTemplate");
+    const cs = tt?.obj_("ContainerSpec");
+    const nets = [...(tt ? tt.objects("Networks") : []), ...spec.objects("Networks")];
+    const endpoint = s.obj_("Endpoint");
+    const replicated = mode?.obj_("Replicated");
     const info: ServiceInfo = {
-      id: requireString(command, s, "ID", `entry ${i}`),
-      name: requireString(command, spec, "Name", `service entry ${i}`),
-      mode: isObj(mode["Replicated"]) ? "replicated" : isObj(mode["Global"]) ? "global" : "other",
-      image: str(cs["Image"]) ?? "",
-      command: [...strs(cs["Command"]), ...strs(cs["Args"])],
-      networkTargets: nets.filter(isObj).map((n) => str(n["Target"]) ?? "").filter((t) => t !== ""),
-      virtualIps: vips.filter(isObj).map((v) => ({ networkId: str(v["NetworkID"]) ?? "", addr: str(v["Addr"]) ?? "" })),
+      id: dockerId(command, s, "ID"),
+      name: spec.reqStr("Name"),
+      mode: replicated ? "replicated" : mode?.obj_("Global") ? "global" : "other",
+      image: cs?.str("Image") ?? "",
+      command: cs ? [...cs.strings("Command"), ...cs.strings("Args")] : [],
+      networkTargets: nets.map((n) => n.str("Target") ?? "").filter((t) => t !== ""),
+      virtualIps: (endpoint ? endpoint.objects("VirtualIPs") : []).map((v) => ({ networkId: v.str("NetworkID") ?? "", addr: v.address("Addr", { allowEmpty: true }) ?? "" })),
     };
-    if (isObj(mode["Replicated"])) {
-      const r = num(mode["Replicated"]["Replicas"]);
-      if (r !== undefined) info.replicas = r;
-    }
+    const r = replicated?.int("Replicas", 0, 0xffffffff);
+    if (r !== undefined) info.replicas = r;
     return info;
   });
 }
@@ -314,6 +381,8 @@ export interface DockerInfo {
   serverVersion: string;
   operatingSystem?: string;
   kernelVersion?: string;
+  /** What the CLI could not get from the daemon (`ServerErrors`), e.g. "Cannot connect to the Docker daemon ...". */
+  serverErrors: string[];
   swarm: {
     localNodeState: string;
     nodeId: string;
@@ -322,34 +391,46 @@ export interface DockerInfo {
     remoteManagers: { nodeId: string; addr: string }[];
     nodes?: number;
     managers?: number;
+    /** The swarm's default address pools (`swarm init --default-addr-pool`), where the engine says. */
+    defaultAddrPool?: string[];
+    subnetSize?: number;
   };
 }
 
+/**
+ * `docker info --format '{{json .}}'`, or the gather's narrower template with
+ * the same field names. Output that carries ServerErrors (the daemon did not
+ * answer) parses, with the errors, and no Swarm section is required then.
+ */
 export function parseDockerInfoJson(text: string, command = "docker info --format '{{json .}}'"): DockerInfo {
-  const d = parseJsonOutput(command, text);
-  if (!isObj(d)) throw new ParseError(command, "expected a JSON object");
-  const sw = isObj(d["Swarm"]) ? d["Swarm"] : undefined;
+  const d = Fields.of(command, "", parseJsonOutput(command, text));
+  const serverErrors = d.strings("ServerErrors");
+  const sw = serverErrors.length ? (d.obj_("Swarm") ?? new Fields(command, "Swarm", {})) : d.obj_("Swarm");
   if (!sw) throw new ParseError(command, "no Swarm section");
-  const rm = Array.isArray(sw["RemoteManagers"]) ? sw["RemoteManagers"] : [];
   const info: DockerInfo = {
-    name: str(d["Name"]) ?? "",
-    serverVersion: str(d["ServerVersion"]) ?? "",
+    name: d.str("Name") ?? "",
+    serverVersion: d.str("ServerVersion") ?? "",
+    serverErrors,
     swarm: {
-      localNodeState: str(sw["LocalNodeState"]) ?? "",
-      nodeId: str(sw["NodeID"]) ?? "",
-      nodeAddr: str(sw["NodeAddr"]) ?? "",
-      controlAvailable: sw["ControlAvailable"] === true,
-      remoteManagers: rm.filter(isObj).map((r) => ({ nodeId: str(r["NodeID"]) ?? "", addr: str(r["Addr"]) ?? "" })),
+      localNodeState: sw.str("LocalNodeState") ?? "",
+      nodeId: sw.str("NodeID") ?? "",
+      nodeAddr: sw.str("NodeAddr") ?? "",
+      controlAvailable: sw.bool("ControlAvailable") === true,
+      remoteManagers: sw.objects("RemoteManagers").map((r) => ({ nodeId: r.str("NodeID") ?? "", addr: r.str("Addr") ?? "" })),
     },
   };
-  const os = str(d["OperatingSystem"]);
+  const os = d.str("OperatingSystem");
   if (os) info.operatingSystem = os;
-  const kv = str(d["KernelVersion"]);
+  const kv = d.str("KernelVersion");
   if (kv) info.kernelVersion = kv;
-  const nodes = num(sw["Nodes"]);
+  const nodes = sw.int("Nodes", 0, 0xffffffff);
   if (nodes !== undefined) info.swarm.nodes = nodes;
-  const managers = num(sw["Managers"]);
+  const managers = sw.int("Managers", 0, 0xffffffff);
   if (managers !== undefined) info.swarm.managers = managers;
+  const cluster = sw.obj_("Cluster");
+  if (cluster?.has("DefaultAddrPool")) info.swarm.defaultAddrPool = cluster.strings("DefaultAddrPool");
+  const size = cluster?.int("SubnetSize", 0, 128);
+  if (size !== undefined) info.swarm.subnetSize = size;
   return info;
 }
 

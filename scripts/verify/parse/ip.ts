@@ -4,7 +4,11 @@
  * 6.1) and as plain text (CentOS 7's iproute 3.10/4.11, busybox `ip` inside
  * alpine containers). Both forms yield the same types.
  */
-import { ParseError, parseJsonOutput, splitLines } from "../errors";
+import { badValue, ParseError, parseJsonOutput, splitLines } from "../errors";
+import { isIPv4 } from "../net";
+import { Fields, isAddress } from "./json";
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 export interface IpAddress {
   family: "inet" | "inet6";
@@ -86,50 +90,74 @@ export interface IpRoute {
 
 // ---------------------------------------------------------------- JSON ----
 
-type Json = Record<string, unknown>;
-
-function isObj(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
+/** Ranges the kernel allows (and iproute2 prints). */
+export const LIMITS = {
+  ifindex: [1, 0x7fffffff],
+  mtu: [0, 0x7fffffff],
+  netnsid: [0, 0x7fffffff],
+  vni: [0, 0xffffff],
+  port: [0, 65535],
+  prefix4: [0, 32],
+  prefix6: [0, 128],
+  /** Bridge timers (centiseconds) and vxlan ageing (seconds) are u32. */
+  u32: [0, 0xffffffff],
+} as const;
 
 function requireArray(command: string, data: unknown): unknown[] {
   if (!Array.isArray(data)) throw new ParseError(command, "expected a JSON array at top level", 1, "");
   return data;
 }
 
-function vxlanFromJson(d: Json): VxlanInfo | undefined {
-  const id = num(d["id"]);
-  if (id === undefined) return undefined;
-  const pr = isObj(d["port_range"]) ? d["port_range"] : undefined;
-  return {
-    id,
-    dstport: num(d["port"]),
-    srcport: pr ? [num(pr["low"]) ?? 0, num(pr["high"]) ?? 0] : undefined,
-    proxy: d["proxy"] === true,
-    l2miss: d["l2miss"] === true,
-    l3miss: d["l3miss"] === true,
-    learning: d["learning"] !== false,
-    ageing: num(d["ageing"]),
-    local: str(d["local"]),
-    remote: str(d["remote"]),
-    group: str(d["group"]),
+function vxlanFromJson(d: Fields): VxlanInfo {
+  const pr = d.obj_("port_range");
+  const v: VxlanInfo = {
+    id: d.reqInt("id", ...LIMITS.vni),
+    proxy: d.bool("proxy") === true,
+    l2miss: d.bool("l2miss") === true,
+    l3miss: d.bool("l3miss") === true,
+    learning: d.bool("learning") !== false,
   };
+  const port = d.int("port", ...LIMITS.port);
+  if (port !== undefined) v.dstport = port;
+  if (pr) v.srcport = [pr.reqInt("low", ...LIMITS.port), pr.reqInt("high", ...LIMITS.port)];
+  const ageing = d.int("ageing", ...LIMITS.u32);
+  if (ageing !== undefined) v.ageing = ageing;
+  for (const k of ["local", "remote", "group"] as const) {
+    const a = d.address(k, { prefix: "none" });
+    if (a !== undefined) v[k] = a;
+  }
+  return v;
 }
 
-function bridgeFromJson(d: Json): BridgeInfo | undefined {
-  const fd = num(d["forward_delay"]);
-  const ht = num(d["hello_time"]);
-  const ma = num(d["max_age"]);
+function bridgeFromJson(d: Fields): BridgeInfo | undefined {
+  const fd = d.int("forward_delay", ...LIMITS.u32);
+  const ht = d.int("hello_time", ...LIMITS.u32);
+  const ma = d.int("max_age", ...LIMITS.u32);
   if (fd === undefined || ht === undefined || ma === undefined) return undefined;
-  return { forwardDelay: fd, helloTime: ht, maxAge: ma, ageingTime: num(d["ageing_time"]), stpState: num(d["stp_state"]) };
+  const b: BridgeInfo = { forwardDelay: fd, helloTime: ht, maxAge: ma };
+  const at = d.int("ageing_time", ...LIMITS.u32);
+  if (at !== undefined) b.ageingTime = at;
+  const st = d.int("stp_state", 0, 2);
+  if (st !== undefined) b.stpState = st;
+  return b;
+}
+
+function addressFromJson(a: Fields): IpAddress | undefined {
+  const family = a.str("family");
+  // Other families (e.g. mpls) are not addresses the facts speak of.
+  if (family !== "inet" && family !== "inet6") return undefined;
+  const local = a.reqStr("local");
+  if (!isAddress(local, "none") || (family === "inet") !== isIPv4(local)) throw badValue(a.command, `${a.path}.local`, `an ${family === "inet" ? "IPv4" : "IPv6"} address`, local);
+  const out: IpAddress = { family, local, prefixlen: a.reqInt("prefixlen", 0, family === "inet" ? 32 : 128) };
+  const scope = a.str("scope");
+  if (scope !== undefined) out.scope = scope;
+  const label = a.str("label");
+  if (label !== undefined) out.label = label;
+  const brd = a.address("broadcast", { prefix: "none" });
+  if (brd !== undefined) out.broadcast = brd;
+  const peer = a.address("address", { prefix: "none" });
+  if (peer !== undefined) out.peer = peer;
+  return out;
 }
 
 /** Parse `ip -j [-d] link show` or `ip -j addr show` (the latter adds addr_info). */
@@ -137,59 +165,54 @@ export function parseIpLinkJson(text: string, command = "ip -j -d link show"): I
   const data = requireArray(command, parseJsonOutput(command, text));
   if (data.length === 0) throw new ParseError(command, "no interfaces listed (a namespace always has lo)");
   return data.map((entry, i) => {
-    if (!isObj(entry)) throw new ParseError(command, `entry ${i} is not an object`);
-    const ifindex = num(entry["ifindex"]);
-    const name = str(entry["ifname"]);
-    const mtu = num(entry["mtu"]);
-    if (ifindex === undefined || !name || mtu === undefined) {
-      throw new ParseError(command, `entry ${i} lacks ifindex/ifname/mtu: ${JSON.stringify(entry).slice(0, 120)}`);
-    }
+    const e0 = Fields.of(command, `entry ${i}`, entry);
+    const nameRaw = e0.raw("ifname");
+    const e = typeof nameRaw === "string" ? new Fields(command, `entry ${i} (${nameRaw})`, e0.obj) : e0;
+    const name = e.reqStr("ifname");
+    if (name === "") throw badValue(command, `${e.path}.ifname`, "an interface name", name);
     const link: IpLink = {
-      ifindex,
+      ifindex: e.reqInt("ifindex", ...LIMITS.ifindex),
       name,
-      flags: Array.isArray(entry["flags"]) ? entry["flags"].filter((f): f is string => typeof f === "string") : [],
-      mtu,
-      qdisc: str(entry["qdisc"]),
-      master: str(entry["master"]),
-      operstate: str(entry["operstate"]),
-      linkType: str(entry["link_type"]),
-      mac: str(entry["address"]),
+      flags: e.strings("flags"),
+      mtu: e.reqInt("mtu", ...LIMITS.mtu),
       addresses: [],
     };
-    if ("promiscuity" in entry || isObj(entry["linkinfo"])) link.detailed = true;
-    const li = num(entry["link_index"]);
+    const opt = (key: string, set: (v: string) => void): void => {
+      const v = e.str(key);
+      if (v !== undefined) set(v);
+    };
+    opt("qdisc", (v) => (link.qdisc = v));
+    opt("master", (v) => (link.master = v));
+    opt("operstate", (v) => (link.operstate = v));
+    opt("link_type", (v) => (link.linkType = v));
+    opt("address", (v) => (link.mac = v));
+    if (link.linkType === "ether" && link.mac !== undefined && !MAC.test(link.mac)) throw badValue(command, `${e.path}.address`, "a MAC address", link.mac);
+    if ("promiscuity" in e.obj || e.has("linkinfo")) link.detailed = true;
+    const li = e.int("link_index", ...LIMITS.ifindex);
     if (li !== undefined) link.linkIndex = li;
-    const ln = str(entry["link"]);
-    if (ln !== undefined) link.linkName = ln;
-    const nsid = num(entry["link_netnsid"]);
+    opt("link", (v) => (link.linkName = v));
+    const nsid = e.int("link_netnsid", ...LIMITS.netnsid);
     if (nsid !== undefined) link.linkNetnsid = nsid;
-    if (Array.isArray(entry["altnames"])) link.altnames = entry["altnames"].filter((a): a is string => typeof a === "string");
-    const info = entry["linkinfo"];
-    if (isObj(info)) {
-      link.kind = str(info["info_kind"]);
-      link.slaveKind = str(info["info_slave_kind"]);
-      const data = isObj(info["info_data"]) ? info["info_data"] : undefined;
-      if (data && link.kind === "vxlan") link.vxlan = vxlanFromJson(data);
-      if (data && link.kind === "bridge") link.bridge = bridgeFromJson(data);
-    }
-    const addrInfo = entry["addr_info"];
-    if (Array.isArray(addrInfo)) {
-      for (const a of addrInfo) {
-        if (!isObj(a)) continue;
-        const family = str(a["family"]);
-        const local = str(a["local"]);
-        const prefixlen = num(a["prefixlen"]);
-        if ((family !== "inet" && family !== "inet6") || !local || prefixlen === undefined) continue;
-        link.addresses.push({
-          family,
-          local,
-          prefixlen,
-          scope: str(a["scope"]),
-          label: str(a["label"]),
-          broadcast: str(a["broadcast"]),
-          peer: str(a["address"]),
-        });
+    if (e.has("altnames")) link.altnames = e.strings("altnames");
+    const info = e.obj_("linkinfo");
+    if (info) {
+      const kind = info.str("info_kind");
+      if (kind !== undefined) link.kind = kind;
+      const slave = info.str("info_slave_kind");
+      if (slave !== undefined) link.slaveKind = slave;
+      const data = info.obj_("info_data");
+      if (link.kind === "vxlan") {
+        if (!data) throw badValue(command, `${info.path}.info_data`, "the vxlan details", info.raw("info_data"));
+        link.vxlan = vxlanFromJson(data);
       }
+      if (data && link.kind === "bridge") {
+        const b = bridgeFromJson(data);
+        if (b) link.bridge = b;
+      }
+    }
+    for (const a of e.objects("addr_info")) {
+      const addr = addressFromJson(a);
+      if (addr) link.addresses.push(addr);
     }
     return link;
   });
@@ -198,29 +221,28 @@ export function parseIpLinkJson(text: string, command = "ip -j -d link show"): I
 export function parseIpRouteJson(text: string, command = "ip -j route show"): IpRoute[] {
   const data = requireArray(command, parseJsonOutput(command, text));
   return data.map((entry, i) => {
-    if (!isObj(entry) || typeof entry["dst"] !== "string") {
-      throw new ParseError(command, `route entry ${i} has no dst: ${JSON.stringify(entry).slice(0, 120)}`);
-    }
-    const route: IpRoute = {
-      dst: entry["dst"],
-      flags: Array.isArray(entry["flags"]) ? entry["flags"].filter((f): f is string => typeof f === "string") : [],
-    };
-    const type = str(entry["type"]);
+    const e = Fields.of(command, `route ${i}`, entry);
+    const dst = e.reqStr("dst");
+    if (dst !== "default" && !isAddress(dst)) throw badValue(command, `${e.path}.dst`, "default or an address/prefix", dst);
+    const route: IpRoute = { dst, flags: e.strings("flags") };
+    const type = e.str("type");
     if (type) route.type = type;
-    const gw = str(entry["gateway"]);
+    const gw = e.address("gateway", { prefix: "none" });
     if (gw) route.gateway = gw;
-    const dev = str(entry["dev"]);
+    const dev = e.str("dev");
     if (dev) route.dev = dev;
-    const proto = str(entry["protocol"]);
+    const proto = e.str("protocol");
     if (proto) route.protocol = proto;
-    const scope = str(entry["scope"]);
+    const scope = e.str("scope");
     if (scope) route.scope = scope;
-    const src = str(entry["prefsrc"]);
+    const src = e.address("prefsrc", { prefix: "none" });
     if (src) route.prefsrc = src;
-    const metric = num(entry["metric"]);
+    const metric = e.int("metric", ...LIMITS.u32);
     if (metric !== undefined) route.metric = metric;
-    const table = str(entry["table"]);
-    if (table) route.table = table;
+    const table = e.raw("table");
+    if (typeof table === "string" && table) route.table = table;
+    else if (typeof table === "number" && Number.isInteger(table) && table >= 0) route.table = String(table);
+    else if (table !== undefined && table !== null) throw badValue(command, `${e.path}.table`, "a table name or number", table);
     return route;
   });
 }
@@ -230,11 +252,21 @@ export function parseIpRouteJson(text: string, command = "ip -j route show"): Ip
 const HEADER = /^(\d+):\s+([^\s:@]+)(?:@([^\s:]+))?:\s+<([^>]*)>(.*)$/;
 const KNOWN_SLAVE_KINDS = new Set(["bridge_slave", "bond_slave", "team_slave", "vrf_slave"]);
 
-function intAt(command: string, tokens: string[], i: number, what: string, lineNo: number, line: string): number {
+function intAt(command: string, tokens: string[], i: number, what: string, lineNo: number, line: string, range: readonly [number, number] = [0, 0xffffffff]): number {
   const t = tokens[i];
   if (t === undefined || !/^-?\d+$/.test(t)) throw new ParseError(command, `expected a number after "${what}"`, lineNo, line);
-  return Number(t);
+  const n = Number(t);
+  if (n < range[0] || n > range[1]) {
+    const e = new ParseError(command, `${what} ${t} is out of range (${range[0]} to ${range[1]})`, lineNo, line);
+    e.field = what;
+    e.value = t;
+    throw e;
+  }
+  return n;
 }
+
+/** Operational states iproute2 prints (a cut-off word is none of them). */
+const OPERSTATES = new Set(["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"]);
 
 function parseHeader(command: string, m: RegExpExecArray, lineNo: number, line: string): IpLink {
   const link: IpLink = {
@@ -244,6 +276,7 @@ function parseHeader(command: string, m: RegExpExecArray, lineNo: number, line: 
     mtu: NaN,
     addresses: [],
   };
+  if (link.ifindex < LIMITS.ifindex[0] || link.ifindex > LIMITS.ifindex[1]) throw new ParseError(command, `ifindex ${m[1]} is out of range`, lineNo, line);
   const ref = m[3];
   if (ref !== undefined) {
     link.linkRef = ref;
@@ -256,7 +289,7 @@ function parseHeader(command: string, m: RegExpExecArray, lineNo: number, line: 
     const t = tokens[i]!;
     switch (t) {
       case "mtu":
-        link.mtu = intAt(command, tokens, ++i, t, lineNo, line);
+        link.mtu = intAt(command, tokens, ++i, t, lineNo, line, LIMITS.mtu);
         break;
       case "qdisc":
         link.qdisc = tokens[++i];
@@ -266,6 +299,7 @@ function parseHeader(command: string, m: RegExpExecArray, lineNo: number, line: 
         break;
       case "state":
         link.operstate = tokens[++i];
+        if (link.operstate === undefined || !OPERSTATES.has(link.operstate)) throw new ParseError(command, `unknown operational state "${link.operstate ?? ""}" (cut off?)`, lineNo, line);
         break;
       case "mode":
       case "group":
@@ -282,12 +316,15 @@ function parseHeader(command: string, m: RegExpExecArray, lineNo: number, line: 
   return link;
 }
 
-function parseLinkLine(link: IpLink, tokens: string[]): void {
+function parseLinkLine(command: string, link: IpLink, tokens: string[], lineNo: number, line: string): void {
   link.linkType = tokens[0]!.slice("link/".length);
   if (tokens[1] && tokens[1] !== "brd") link.mac = tokens[1];
+  if ((link.linkType === "ether" || link.linkType === "loopback") && (link.mac === undefined || !MAC.test(link.mac))) {
+    throw new ParseError(command, `malformed MAC address "${link.mac ?? ""}" of ${link.name} (cut off?)`, lineNo, line);
+  }
   for (let i = 2; i < tokens.length; i++) {
     if (tokens[i] === "promiscuity") link.detailed = true;
-    if (tokens[i] === "link-netnsid" && tokens[i + 1] !== undefined) link.linkNetnsid = Number(tokens[++i]);
+    if (tokens[i] === "link-netnsid") link.linkNetnsid = intAt(command, tokens, ++i, "link-netnsid", lineNo, line, LIMITS.netnsid);
     else if (tokens[i] === "link-netns" && tokens[i + 1] !== undefined) link.linkNetnsName = tokens[++i];
   }
 }
@@ -298,17 +335,17 @@ function parseVxlanTokens(command: string, tokens: string[], lineNo: number, lin
     const t = tokens[i]!;
     switch (t) {
       case "id":
-        v.id = intAt(command, tokens, ++i, t, lineNo, line);
+        v.id = intAt(command, tokens, ++i, "vxlan id", lineNo, line, LIMITS.vni);
         break;
       case "dstport":
-        v.dstport = intAt(command, tokens, ++i, t, lineNo, line);
+        v.dstport = intAt(command, tokens, ++i, t, lineNo, line, LIMITS.port);
         break;
       case "srcport":
-        v.srcport = [intAt(command, tokens, i + 1, t, lineNo, line), intAt(command, tokens, i + 2, t, lineNo, line)];
+        v.srcport = [intAt(command, tokens, i + 1, t, lineNo, line, LIMITS.port), intAt(command, tokens, i + 2, t, lineNo, line, LIMITS.port)];
         i += 2;
         break;
       case "ageing":
-        v.ageing = intAt(command, tokens, ++i, t, lineNo, line);
+        v.ageing = intAt(command, tokens, ++i, t, lineNo, line, LIMITS.u32);
         break;
       case "proxy":
         v.proxy = true;
@@ -353,7 +390,7 @@ function parseVxlanTokens(command: string, tokens: string[], lineNo: number, lin
 function parseBridgeTokens(command: string, tokens: string[], lineNo: number, line: string): BridgeInfo {
   const get = (key: string): number | undefined => {
     const i = tokens.indexOf(key);
-    return i >= 0 ? intAt(command, tokens, i + 1, key, lineNo, line) : undefined;
+    return i >= 0 ? intAt(command, tokens, i + 1, key, lineNo, line, LIMITS.u32) : undefined;
   };
   const fd = get("forward_delay");
   const ht = get("hello_time");
@@ -379,8 +416,14 @@ function parseInetLine(command: string, link: IpLink, tokens: string[], lineNo: 
   const am = /^([^/]+)\/(\d+)$/.exec(addr);
   const local = am ? am[1]! : addr;
   const prefixlen = am ? Number(am[2]) : family === "inet" ? 32 : 128;
-  if (family === "inet" && !/^\d{1,3}(\.\d{1,3}){3}$/.test(local)) {
+  if (family === "inet" && !isIPv4(local)) {
     throw new ParseError(command, `malformed IPv4 address "${addr}"`, lineNo, line);
+  }
+  if (prefixlen > (family === "inet" ? 32 : 128)) {
+    const e = new ParseError(command, `prefix length /${prefixlen} of ${local} is out of range`, lineNo, line);
+    e.field = "prefixlen";
+    e.value = String(prefixlen);
+    throw e;
   }
   if (family === "inet6" && !/^[0-9a-fA-F:.]+$/.test(local)) {
     throw new ParseError(command, `malformed IPv6 address "${addr}"`, lineNo, line);
@@ -389,7 +432,10 @@ function parseInetLine(command: string, link: IpLink, tokens: string[], lineNo: 
   if (peer) a.peer = peer.split("/")[0];
   for (; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (t === "brd") a.broadcast = tokens[++i];
+    if (t === "brd") {
+      a.broadcast = tokens[++i];
+      if (a.broadcast === undefined || !isAddress(a.broadcast, "none")) throw new ParseError(command, `malformed broadcast address "${a.broadcast ?? ""}"`, lineNo, line);
+    }
     else if (t === "scope") a.scope = tokens[++i];
   }
   // The label is the last token when it names the interface (or an alias of it: eth0:1).
@@ -432,7 +478,7 @@ export function parseIpLinkText(text: string, command = "ip link show"): IpLink[
     const tokens = line.trim().split(/\s+/);
     const first = tokens[0]!;
     if (first.startsWith("link/")) {
-      parseLinkLine(cur, tokens);
+      parseLinkLine(command, cur, tokens, lineNo, line);
       sawLinkLine = true;
       inDetails = true;
       return;
@@ -498,7 +544,7 @@ export function parseIpRouteText(text: string, command = "ip route show", opts: 
     const route: IpRoute = { dst: "", flags: [] };
     if (ROUTE_TYPES.has(tokens[0]!)) route.type = tokens[i++];
     const dst = tokens[i++];
-    if (dst === undefined || !isRouteDst(dst)) throw new ParseError(command, `expected a destination, got "${dst ?? ""}"`, lineNo, line);
+    if (dst === undefined || !isRouteDst(dst) || (dst !== "default" && !isAddress(dst))) throw new ParseError(command, `expected a destination, got "${dst ?? ""}"`, lineNo, line);
     route.dst = dst;
     for (; i < tokens.length; i++) {
       const t = tokens[i]!;
@@ -511,6 +557,7 @@ export function parseIpRouteText(text: string, command = "ip route show", opts: 
       if (v === undefined) throw new ParseError(command, `route attribute "${t}" has no value (truncated?)`, lineNo, line);
       switch (t) {
         case "via":
+          if (!isAddress(v, "none")) throw new ParseError(command, `malformed gateway "${v}"`, lineNo, line);
           route.gateway = v;
           break;
         case "dev":
@@ -523,10 +570,11 @@ export function parseIpRouteText(text: string, command = "ip route show", opts: 
           route.scope = v;
           break;
         case "src":
+          if (!isAddress(v, "none")) throw new ParseError(command, `malformed source address "${v}"`, lineNo, line);
           route.prefsrc = v;
           break;
         case "metric":
-          route.metric = Number(v);
+          route.metric = intAt(command, tokens, i, "metric", lineNo, line, LIMITS.u32);
           break;
         case "table":
           route.table = v;

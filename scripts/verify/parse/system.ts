@@ -1,5 +1,9 @@
 /** Pure parsers for small system outputs: os-release, ss, ethtool -S, netns listings. */
 import { ParseError, splitLines } from "../errors";
+import { isIPv4 } from "../net";
+
+/** Socket states ss prints (a cut-off word is none of them). */
+const SS_STATES = new Set(["LISTEN", "UNCONN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN"]);
 
 export interface OsRelease {
   id: string;
@@ -48,11 +52,18 @@ export function parseSs(text: string, command = "ss -Hlntu"): Socket[] {
     if (t.length < 6) throw new ParseError(command, "expected Netid State Recv-Q Send-Q Local Peer", i + 1, line);
     const proto = t[0];
     if (proto !== "tcp" && proto !== "udp") throw new ParseError(command, `unexpected Netid "${proto}"`, i + 1, line);
+    const state = t[1]!;
+    if (!SS_STATES.has(state)) throw new ParseError(command, `unknown socket state "${state}" (cut off?)`, i + 1, line);
     const local = t[4]!;
     const idx = local.lastIndexOf(":");
-    const port = Number(local.slice(idx + 1));
-    if (idx < 0 || !Number.isInteger(port)) throw new ParseError(command, `malformed local address "${local}"`, i + 1, line);
-    out.push({ proto, state: t[1]!, address: local.slice(0, idx), port });
+    const portText = local.slice(idx + 1);
+    const port = Number(portText);
+    if (idx < 0 || !/^\d{1,5}$/.test(portText) || port > 65535) throw new ParseError(command, `malformed local address "${local}" (port 0-65535 expected)`, i + 1, line);
+    const address = local.slice(0, idx);
+    const bare = address.replace(/%[^%]+$/, "");
+    const ok = bare === "*" || isIPv4(bare) || /^\[[0-9a-fA-F:.]*\]$/.test(bare) || /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/.test(bare);
+    if (!ok) throw new ParseError(command, `malformed local address "${local}"`, i + 1, line);
+    out.push({ proto, state, address, port });
   });
   return out;
 }

@@ -173,7 +173,7 @@ describe("diagramFromModel on verify's live-like fixtures (gathered from the net
         { id: "VXLAN-1", title: "demonet vxlan", seed: "004", citation: "004", outcome: "pass", expected: "id 4097", observed: "id 4097", details: [] },
         { id: "SB-2", title: "VIP on eth0", seed: "000", section: "How does my container talk to stuff?", citation: "000", outcome: "changed", expected: "on eth0", observed: "in lb_", explanation: "newer engines", details: ["docker0: lb_k3b7x2n9q eth0"] },
       ],
-      summary: { total: 2, pass: 1, fail: 0, changed: 1, skip: 0 },
+      summary: { total: 2, pass: 1, fail: 0, changed: 1, skip: 0, unchecked: 0 },
       timings: { gatherSeconds: 1, modelSeconds: 0, checkSeconds: 0, totalSeconds: 1 },
       sshSessions: 2,
       hosts: [{ name: "docker0", address: "192.168.122.10", reachable: true, problems: [] }],
@@ -181,7 +181,7 @@ describe("diagramFromModel on verify's live-like fixtures (gathered from the net
     };
     const html = htmlFormatter(renderer)(report);
     expect(html).toContain('<tr class="changed" id="fact-SB-2">');
-    expect(html).toContain("<dt>summary</dt><dd>1 pass, 1 changed, 0 fail, 0 skip (of 2)</dd>");
+    expect(html).toContain("<dt>summary</dt><dd>1 pass, 1 changed, 0 fail, 0 could not check, 0 skip (of 2)</dd>");
     expect(html.match(/<svg\b/g)).toHaveLength(1);
     expect(html.replace(/\sxmlns(:\w+)?="[^"]*"/g, "")).not.toMatch(/https?:/);
     const { model: _, ...noModel } = report;

@@ -102,7 +102,7 @@ describe("the diagram CLI", () => {
     const file = path.join(io.dir, "lab.svg");
     expect(await main(["--inventory", INVENTORY, "--replay", raw, "--output", file])).toBe(1);
     expect(io.err).toMatch(/not gathered \(drawn empty\): docker1/);
-    expect(fs.readFileSync(file, "utf8")).toMatch(/not gathered: no gathered output for this host/);
+    expect(fs.readFileSync(file, "utf8")).toMatch(/not gathered: no saved output for docker1 in /);
   });
 
   it("exits 2 on usage and inventory errors", async () => {

@@ -244,17 +244,17 @@ describe("judging real outputs recorded on the netns emulation", () => {
     expect(ev["PATH-4"]?.details).toHaveLength(8);
     expect(ev["PATH-2"]?.explanation).toBeDefined();
   });
-  it("a transport failure skips all four with the reason", async () => {
+  it("a transport failure leaves all four unchecked, with the cause", async () => {
     const r = await runTrafficChecks(EMU_PLAN, async () => {
       throw new Error("connect ECONNREFUSED 10.99.0.1:22");
     });
     for (const x of Object.values(r)) {
-      expect(x.outcome).toBe("skip");
+      expect(x.outcome).toBe("unchecked");
       expect(x.observed).toMatch(/could not be run: connect ECONNREFUSED/);
     }
     const r2 = await runTrafficChecks(EMU_PLAN, async () => ({ stdout: "", stderr: "sudo: a password is required\n", code: 1 }));
     for (const x of Object.values(r2)) expect(x.observed).toBe("the traffic script produced no output: sudo: a password is required");
-    // verify's reports give a skip's reason from its explanation
+    // verify's reports give the cause from the explanation
     const ev = toTrafficEvidence(r2);
     expect(ev["PATH-1"]?.explanation).toBe("the traffic script produced no output: sudo: a password is required");
     expect(ev["PATH-2"]?.explanation).toMatch(/^the traffic script produced no output: sudo: a password is required \(the seed pings 8\.8\.8\.8/);
@@ -347,16 +347,16 @@ describe("judging synthetic outputs", () => {
     expect(r.outcome).toBe("fail");
     expect(r.observed).toMatch(/^0\/3 replies.*neighbour 192\.168\.200\.1 FAILED.*No resolved neighbour entry/);
   });
-  it("PATH-1..3 are skipped, with the reason, when the host has no task", () => {
+  it("PATH-1..3 cannot be checked, and say why, when the host has no task", () => {
     const r = judge(labRun({ container: { out: "", rc: 1, err: "no running task of service demoservice on this host" } }));
     for (const id of ["PATH-1", "PATH-2", "PATH-3", "PATH-4"] as const) {
-      expect(r[id].outcome).toBe("skip");
+      expect(r[id].outcome).toBe("unchecked");
       expect(r[id].observed).toMatch(/no running task of demoservice could be found on this host .*see WL-2/);
     }
   });
-  it("a task image without ping skips rather than fails", () => {
+  it("a task image without ping leaves the fact unchecked rather than failed", () => {
     const r = judgePath1(parseTrafficOutput(labRun({ "p1.ping": { out: "", rc: 126, err: 'OCI runtime exec failed: exec: "ping": executable file not found in $PATH' } })), SYN_PLAN);
-    expect(r.outcome).toBe("skip");
+    expect(r.outcome).toBe("unchecked");
     expect(r.observed).toMatch(/has no ping/);
   });
 
@@ -409,9 +409,9 @@ describe("judging synthetic outputs", () => {
     expect(r.outcome).toBe("fail");
     expect(r.observed).toMatch(/3 echo requests, 0 echo replies.*No echo reply came back encapsulated/);
   });
-  it("PATH-4 is skipped when tcpdump is missing, failed when the capture cannot start", () => {
+  it("PATH-4 cannot be checked when tcpdump is missing, fails when the capture cannot start", () => {
     const skip = judgePath4(parseTrafficOutput(labRun({ "cap.start": { out: "", rc: 127, err: "tcpdump is not installed" }, "cap.pcap": { out: "", rc: 1 } })), SYN_PLAN);
-    expect(skip.outcome).toBe("skip");
+    expect(skip.outcome).toBe("unchecked");
     expect(skip.observed).toMatch(/tcpdump is not installed on the host/);
     const fail = judgePath4(parseTrafficOutput(labRun({ "cap.start": { out: "", rc: 1, err: "tcpdump: ens3: No such device exists" } })), SYN_PLAN);
     expect(fail.outcome).toBe("fail");
@@ -422,11 +422,11 @@ describe("judging synthetic outputs", () => {
     expect(r.outcome).toBe("fail");
     expect(r.observed).toMatch(/could not be decoded: not a classic pcap file.*looks like text/);
   });
-  it("PATH-3/4 are skipped without the peer task's address", () => {
+  it("PATH-3/4 cannot be checked without the peer task's address", () => {
     const { peerTaskAddress: _, ...plan } = SYN_PLAN;
     const r = judge(labRun(), plan);
-    expect(r["PATH-3"].outcome).toBe("skip");
-    expect(r["PATH-4"].outcome).toBe("skip");
+    expect(r["PATH-3"].outcome).toBe("unchecked");
+    expect(r["PATH-4"].outcome).toBe("unchecked");
     expect(r["PATH-1"].outcome).toBe("pass");
   });
   it("an output cut off before the end names the missing step", () => {
@@ -455,7 +455,7 @@ describe("the script's framing survives a long stderr line", () => {
       expect(run.sections["container"]!.stderr).toBe(`${"x".repeat(2000)}\n`);
       for (const key of ["sandbox", "overlay-ns", "vxlanid", "br0", "addr", "p1.before", "p1.ping", "p2.after"]) expect(run.sections[key], key).toBeDefined();
       const r = judgeTraffic(run, plan);
-      expect(r["PATH-1"].outcome).toBe("skip");
+      expect(r["PATH-1"].outcome).toBe("unchecked");
       expect(r["PATH-1"].observed).toMatch(/^no running task of demoservice could be found on this host \(step container failed \(rc=1: x+\.\.\.\)\); see WL-2$/);
       expect(r["PATH-1"].observed.length).toBeLessThan(400);
     } finally {

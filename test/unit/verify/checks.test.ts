@@ -54,10 +54,11 @@ const BASELINE_OUTCOMES = {
   "VXLAN-2": "pass",
   "ING-1": "pass",
   "ING-2": "pass",
-  "PATH-1": "skip",
-  "PATH-2": "skip",
-  "PATH-3": "skip",
-  "PATH-4": "skip",
+  // no traffic evidence in a model built from the gather alone
+  "PATH-1": "unchecked",
+  "PATH-2": "unchecked",
+  "PATH-3": "unchecked",
+  "PATH-4": "unchecked",
 };
 
 describe("the live-like Docker 20.10 / Debian 12 lab", () => {
@@ -174,7 +175,6 @@ describe("each check fails on a lab that violates its fact, saying what differs"
     ["SB-1", "extra interface", (m) => sandbox(m, "docker0").interfaces.push({ name: "eth2", ifindex: 40, kind: "veth", mtu: 1500, flags: [], addresses: [] }), /interfaces eth0, eth1, eth2, lo, expected eth0, eth1, lo/],
     ["SB-2", "no VIP anywhere", (m) => m.hosts.forEach((h) => (h.namespaces = h.namespaces.filter((n) => n.kind !== "lb"))), /192.168.200.2\/32 is neither on eth0 nor in an lb_ namespace/],
     ["SB-3", "exec disagrees", (m) => (Object.values(host(m, "docker1").execLinks)[0]!.find((l) => l.name === "eth0")!.addresses = []), /docker exec shows eth0 \(11, mtu 1450, no IPv4\); nsenter shows eth0 \(11, mtu 1450, 192.168.200.4\/24\)/],
-    ["SB-3", "exec missing", (m) => (host(m, "docker1").execLinks = {}), /docker exec … ip addr` not available/],
     ["RT-1", "other default route", (m) => (sandbox(m, "docker0").routes[0]!.gateway = "172.18.0.254"), /missing route "default via 172.18.0.1 dev eth1".*unexpected route "default via 172.18.0.254 dev eth1"/],
     ["VETH-1", "not on br0", (m) => delete iface(overlay(m, "docker0"), "veth0").master, /veth0 is enslaved to nothing, expected br0/],
     ["VETH-1", "ethtool disagrees", (m) => (iface(sandbox(m, "docker1"), "eth0").ethtoolPeerIfindex = 77), /eth0@if12 but ethtool says peer_ifindex 77/],
@@ -183,7 +183,6 @@ describe("each check fails on a lab that violates its fact, saying what differs"
     ["OVL-1", "two vxlans", (m) => overlay(m, "docker1").interfaces.push({ ...iface(overlay(m, "docker1"), "vxlan0"), name: "vxlan1", ifindex: 50 }), /2 vxlan interfaces, expected 1/],
     ["OVL-1", "stray veth", (m) => overlay(m, "docker1").interfaces.push({ name: "veth9", ifindex: 60, kind: "veth", mtu: 1450, flags: [], master: "br0", addresses: [] }), /veth9 leads to no known namespace, not to a local task/],
     ["OVL-2", "timers", (m) => (iface(overlay(m, "docker0"), "br0").bridge!.helloTime = 100), /docker0: br0 timers differ/],
-    ["OVL-2", "no details", (m) => delete iface(overlay(m, "docker0"), "br0").bridge, /no bridge details for br0/],
     ["VXLAN-1", "dstport", (m) => (iface(overlay(m, "docker1"), "vxlan0").vxlan!.dstport = 8472), /dstport 8472, expected 4789/],
     ["VXLAN-1", "flags", (m) => (iface(overlay(m, "docker1"), "vxlan0").vxlan!.l2miss = false), /lacks l2miss/],
     ["VXLAN-1", "inspect disagrees", (m) => (host(m, "docker1").networks!.find((n) => n.name === "demonet")!.options["com.docker.network.driver.overlay.vxlanid_list"] = "4100"), /vxlanid_list is 4100 but vxlan0 has id 4097/],
@@ -206,37 +205,106 @@ describe("each check fails on a lab that violates its fact, saying what differs"
   });
 });
 
+describe("could not check: missing data is never a failure of the lab", () => {
+  const cases: [string, string, (m: LabModel) => void, RegExp][] = [
+    ["SB-3", "exec missing", (m) => (host(m, "docker1").execLinks = {}), /^docker1: demoservice\.2\.\w+: `docker exec b7e1d3f5a9c2 ip addr show` was not gathered$/],
+    ["OVL-2", "no bridge details", (m) => delete iface(overlay(m, "docker0"), "br0").bridge, /no bridge details for br0/],
+    ["HOST-1", "hostname not gathered", (m) => delete host(m, "docker1").hostname, /^docker1: `cat \/proc\/sys\/kernel\/hostname` was not gathered$/],
+    ["PORT-1", "ss not installed", (m) => {
+      delete host(m, "docker1").sockets;
+      host(m, "docker1").issues.push({ key: "ss", kind: "not-found", message: "`ss -Hlntu` is not installed (command not found)" });
+    }, /^docker1: `ss -Hlntu` is not installed \(command not found\)$/],
+    ["CL-1", "docker info timed out", (m) => {
+      delete host(m, "docker1").info;
+      host(m, "docker1").issues.push({ key: "docker-info", kind: "timeout", message: "`docker info` timed out" });
+    }, /^docker1: `docker info` timed out$/],
+    ["CL-1", "docker down", (m) => {
+      delete host(m, "docker1").info;
+      host(m, "docker1").dockerDown = "the Docker engine is not running";
+    }, /^docker1: the Docker engine is not running$/],
+    ["WL-2", "service section not gathered", (m) => delete host(m, "docker0").service, /^docker0: `docker service inspect <service>` was not gathered$/],
+    ["NS-1", "netns listing discarded", (m) => {
+      delete host(m, "docker0").netnsNames;
+      host(m, "docker0").issues.push({ key: "netns-ls", kind: "discarded", message: "`ls -1 /var/run/docker/netns`: its output arrived damaged (65 bytes announced, 60 received) and was discarded" });
+    }, /docker0: `ls -1 \/var\/run\/docker\/netns`: its output arrived damaged/],
+    ["ING-2", "sandbox links failed", (m) => ns(m, "docker1", "ingress_sbox").issues.push("`ip -d link show` failed with exit code 1"), /^docker1: `ip -d link show` failed with exit code 1$/],
+    ["VETH-1", "a namespace not gathered", (m) => {
+      delete iface(sandbox(m, "docker1"), "eth0").peer;
+      overlay(m, "docker1").issues.push("`ip -d link show` timed out");
+    }, /the peer of eth0@if12 is unknown: not every namespace was gathered/],
+  ];
+  for (const [id, what, mutate, re] of cases) {
+    it(`${id}: ${what}`, () => {
+      const r = one(id, mutate);
+      expect(r.outcome).toBe("unchecked");
+      expect(r.explanation).toMatch(re);
+    });
+  }
+
+  it("but a service that docker says does not exist fails WL-2", () => {
+    const r = one("WL-2", (m) => {
+      delete host(m, "docker0").service;
+      host(m, "docker0").serviceMissing = true;
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toMatch(/service demoservice not found/);
+  });
+
+  it("and what could be checked still fails: a failure elsewhere wins over a host that could not be asked", () => {
+    const r = one("PORT-1", (m) => {
+      host(m, "docker0").sockets = host(m, "docker0").sockets!.filter((x) => x.port !== 2377);
+      Object.assign(host(m, "docker1"), { reachable: false, error: "connection refused on port 22" });
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toMatch(/docker0: nothing listens on 2377\/tcp/);
+    expect(r.details).toContain("also could not check: docker1: connection refused on port 22");
+  });
+});
+
 describe("hosts that could not be gathered", () => {
-  it("fail every per-host fact naming the host and the error, never pass silently", () => {
+  it("keep every per-host fact from being checked, naming the host and the cause; never a pass or a fail", () => {
     const inv = liveInventory();
     const g = gatheredFromText(inv, { docker0: fs.readFileSync(path.join(FIXTURES, "live-like/json/docker0.txt"), "utf8") });
-    g.hosts[1] = { ...g.hosts[1]!, ok: false, error: "connect ECONNREFUSED 192.168.122.11:22" };
+    g.hosts[1] = { ...g.hosts[1]!, ok: false, error: "connection refused on port 22" };
     const results = runChecks({ model: buildModel(g, inv), lab: swarmOverlayLab, inventory: inv });
     const r = Object.fromEntries(results.map((x) => [x.id, x]));
     for (const id of ["HOST-1", "HOST-2", "HOST-3", "CL-1", "PORT-1", "NET-1", "NS-1", "IPAM-2", "SB-1", "VETH-1", "OVL-1", "VXLAN-1", "ING-1", "ING-2"]) {
-      expect(r[id]!.outcome, id).toBe("fail");
-      expect(r[id]!.observed, id).toMatch(/docker1: not gathered: connect ECONNREFUSED 192.168.122.11:22/);
+      expect(r[id]!.outcome, id).toBe("unchecked");
+      expect(r[id]!.explanation, id).toBe("docker1: connection refused on port 22");
     }
+    expect(results.filter((x) => x.outcome === "fail").map((x) => x.id)).toEqual([]);
     // the manager's views still work
     expect(r["WL-1"]!.outcome).toBe("pass");
+    expect(r["CL-2"]!.outcome).toBe("pass");
   });
 
-  it("without any manager, the cluster facts fail instead of passing on nothing", () => {
+  it("without any manager that answered, the cluster facts could not be checked", () => {
     const inv = liveInventory();
     const g = gatheredFromText(inv, { docker1: fs.readFileSync(path.join(FIXTURES, "live-like/json/docker1.txt"), "utf8") });
     const results = runChecks({ model: buildModel(g, inv), lab: swarmOverlayLab, inventory: inv }, { only: ["CL-2", "WL-2"] });
     for (const r of results) {
-      expect(r.outcome).toBe("fail");
-      expect(r.observed).toMatch(/no swarm manager answered/);
+      expect(r.outcome).toBe("unchecked");
+      expect(r.explanation).toMatch(/no swarm manager answered: docker0: no gathered output for this host/);
     }
+  });
+
+  it("a manager that answered but is no swarm manager fails the cluster facts", () => {
+    const m = clone(BASE);
+    host(m, "docker0").info!.swarm.controlAvailable = false;
+    host(m, "docker0").info!.swarm.localNodeState = "inactive";
+    delete host(m, "docker0").nodes;
+    delete m.manager;
+    const [r] = check(m, INV, ["CL-2"]);
+    expect(r!.outcome).toBe("fail");
+    expect(r!.observed).toMatch(/no swarm manager answered \(docker0: swarm inactive, not a manager\)/);
   });
 });
 
 describe("traffic facts", () => {
-  it("are skipped with a reason until traffic evidence is plugged in", () => {
+  it("could not be checked, and say so, until traffic evidence is plugged in", () => {
     for (const r of check(BASE, INV, ["PATH-1", "PATH-2", "PATH-3", "PATH-4"])) {
-      expect(r.outcome).toBe("skip");
-      expect(r.explanation).toBe("traffic checks not run");
+      expect(r.outcome).toBe("unchecked");
+      expect(r.explanation).toBe("the traffic checks did not run");
     }
   });
   it("take their outcome from the evidence when there is some", () => {
@@ -248,7 +316,7 @@ describe("traffic facts", () => {
     const r = Object.fromEntries(check(m, INV, ["PATH-2", "PATH-3", "PATH-4"]).map((x) => [x.id, x]));
     expect(r["PATH-3"]).toMatchObject({ outcome: "pass", observed: "4/4 replies" });
     expect(r["PATH-2"]).toMatchObject({ outcome: "changed", explanation: FACTS.find((f) => f.id === "PATH-2")!.newerEngines });
-    expect(r["PATH-4"]!.outcome).toBe("skip");
+    expect(r["PATH-4"]!.outcome).toBe("unchecked");
   });
 });
 

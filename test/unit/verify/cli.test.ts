@@ -27,9 +27,9 @@ describe("parseArgs", () => {
 
 describe("runVerify", () => {
   it("replays saved output: results, exit code, timings", async () => {
-    const run = await runVerify({ inventoryFile: INVENTORY, replayDir: REPLAY, format: "json" });
+    const run = await runVerify({ inventoryFile: INVENTORY, replayDir: REPLAY, format: "json", traffic: false });
     expect(run.exitCode).toBe(0);
-    expect(run.summary).toEqual({ total: 29, pass: 20, fail: 0, changed: 5, skip: 4 });
+    expect(run.summary).toEqual({ total: 29, pass: 20, fail: 0, changed: 5, skip: 4, unchecked: 0 });
     expect(run.sshSessions).toBe(0);
     expect(run.timings.gatherSeconds).toBe(0);
     expect(run.timings.totalSeconds).toBeGreaterThanOrEqual(0);
@@ -73,8 +73,20 @@ describe("main (the CLI)", () => {
   const io = captureCliIo("swl-cli-");
 
   it("prints the text report and exits 0 when nothing fails", async () => {
-    expect(await main(["--inventory", INVENTORY, "--replay", REPLAY])).toBe(0);
-    expect(io.out).toMatch(/29 facts: 20 passed, 5 changed since the documented version, 0 failed, 4 skipped/);
+    expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--no-traffic"])).toBe(0);
+    expect(io.out).toMatch(/29 facts: 20 passed, 5 changed since the documented version, 0 failed, 0 could not be checked, 4 skipped/);
+  });
+
+  it("exits 3 when nothing failed but some facts could not be checked", async () => {
+    // live-like/json has no traffic.json: PATH-1..4 could not be checked
+    expect(await main(["--inventory", INVENTORY, "--replay", REPLAY])).toBe(3);
+    expect(io.out).toMatch(/^PATH-1 +UNCHECKED .*\n +could not check: the traffic checks were not recorded/m);
+    expect(io.out).toMatch(/0 failed, 4 could not be checked, 0 skipped/);
+  });
+
+  it("documents the exit codes in --help", async () => {
+    expect(await main(["--help"])).toBe(0);
+    for (const line of [/^\s+0\s+every fact passed or changed/m, /^\s+1\s+a fact failed/m, /^\s+2\s+usage or input error/m, /^\s+3\s+nothing failed, but some facts could not be checked/m]) expect(io.out).toMatch(line);
   });
 
   it("writes --output and exits 1 on a failing fact", async () => {

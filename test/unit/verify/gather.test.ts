@@ -7,6 +7,7 @@ import { ParseError } from "../../../scripts/verify/errors";
 import { gather, gatheredFromText, type ProgressEvent, type Transport } from "../../../scripts/verify/gather";
 import { buildGatherScript, parseGatherOutput, shellQuote } from "../../../scripts/verify/gather-script";
 import { parseIpLinks } from "../../../scripts/verify/parse/ip";
+import { buildModel } from "../../../scripts/verify/model";
 import { frame, liveInventory, liveLikeText } from "./helpers";
 
 const script = buildGatherScript({ service: "demoservice", overlay: "demonet" });
@@ -32,18 +33,20 @@ describe("buildGatherScript", () => {
     expect(r.status).toBe(0);
   });
 
-  it.skipIf(!has("shellcheck"))("passes shellcheck", () => {
-    const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script });
-    expect(r.stdout.toString()).toBe("");
-    expect(r.status).toBe(0);
+  it.skipIf(!has("shellcheck"))("passes shellcheck (worker and manager variants)", () => {
+    for (const s of [script, buildGatherScript({ service: "demoservice", overlay: "demonet", manager: true })]) {
+      const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: s });
+      expect(r.stdout.toString()).toBe("");
+      expect(r.status).toBe(0);
+    }
   });
 });
 
 describe("the gather script, run locally against stub docker/systemd-detect-virt", () => {
   let dir = "";
   let netnsDir = "";
-  const run = (opts: { forceText?: boolean } = {}): string => {
-    const s = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir, forceText: opts.forceText });
+  const run = (opts: { forceText?: boolean; manager?: boolean } = {}): string => {
+    const s = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir, forceText: opts.forceText, manager: opts.manager ?? true });
     return execFileSync("bash", ["-s"], { input: s, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
   };
   beforeAll(() => {
@@ -54,17 +57,25 @@ describe("the gather script, run locally against stub docker/systemd-detect-virt
     fs.writeFileSync(
       path.join(dir, "bin", "docker"),
       `#!/bin/bash
+# A docker CLI stand-in: answers the gather's commands as Docker 20.10 would (the templates are
+# matched by their start), except service ps, which answers as a CLI without --format for it.
 case "$*" in
-  "info --format {{json .}}") echo '{"ServerVersion":"20.10.24","Swarm":{"LocalNodeState":"active","ControlAvailable":true}}' ;;
-  "network ls --no-trunc") printf 'NETWORK ID   NAME      DRIVER    SCOPE\\nn1   demonet   overlay   swarm\\n' ;;
+  "info --format {{if .ServerErrors}}"*) echo '{"Name":"docker0","ServerVersion":"20.10.24","Swarm":{"LocalNodeState":"active","ControlAvailable":true}}' ;;
+  "network ls -q --no-trunc") printf 'n1\\n' ;;
   "network inspect n1") echo '[{"Name":"demonet","Id":"n1"}]' ;;
-  "ps --no-trunc") printf 'CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\\nc0ffee   alpine   "sleep 50000"   1 hour ago   Up 1 hour   demoservice.1.abc\\nbead   nginx   "nginx"   1 hour ago   Up 1 hour   80/tcp   web\\ndeadbeef   scratchy   "sleep"   1 hour ago   Up 1 hour   demoservice.2.def\\n' ;;
-  "inspect c0ffee bead deadbeef") echo '[]' ;;
+  "ps -q --no-trunc") printf 'c0ffee\\nbead\\ndeadbeef\\n' ;;
+  "inspect --format {\\"Id\\":{{json .ID}}"*" c0ffee bead deadbeef")
+    printf '%s\\n' \\
+      '{"Id":"c0ffee","Name":"/demoservice.1.abc","Config":{"Image":"alpine","Labels":{"com.docker.swarm.service.name":"demoservice","com.docker.swarm.task.id":"abc","com.docker.swarm.task.name":"demoservice.1.abc","com.docker.swarm.node.id":"n"}},"State":{"Running":true},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/1","Networks":{}}}' \\
+      '{"Id":"bead","Name":"/web","Config":{"Image":"nginx","Labels":{"com.docker.swarm.service.name":"","com.docker.swarm.task.id":"","com.docker.swarm.task.name":"","com.docker.swarm.node.id":""}},"State":{"Running":true},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/2","Networks":{}}}' \\
+      '{"Id":"deadbeef","Name":"/demoservice.2.def","Config":{"Image":"scratchy","Labels":{"com.docker.swarm.service.name":"demoservice","com.docker.swarm.task.id":"def","com.docker.swarm.task.name":"demoservice.2.def","com.docker.swarm.node.id":"n"}},"State":{"Running":true},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/3","Networks":{}}}' ;;
   "exec c0ffee sh -c "*) cat >/dev/null; printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\\n@@swl-split rc=0\\ndefault via 172.18.0.1 dev eth1' ;;
   "exec deadbeef sh -c "*) echo 'OCI runtime exec failed: exec failed: unable to start container process: exec: "sh": executable file not found in $PATH: unknown' >&2; exit 126 ;;
   "exec deadbeef ip addr show") printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN qlen 1000\\n' ;;
   "exec deadbeef ip route show") echo 'ip: RTNETLINK answers: Operation not permitted' >&2; exit 2 ;;
-  "node ls") printf 'ID                            HOSTNAME        STATUS    AVAILABILITY   MANAGER STATUS   ENGINE VERSION\\nabc *   docker0.local   Ready     Active         Leader           20.10.24\\n' ;;
+  "node ls --format {{json .}}") echo '{"Availability":"Active","EngineVersion":"20.10.24","Hostname":"docker0.local","ID":"abc","ManagerStatus":"Leader","Self":true,"Status":"Ready","TLSStatus":"Ready"}' ;;
+  "service ps demoservice --no-trunc --format {{json .}}") echo 'unknown flag: --format' >&2; exit 125 ;;
+  "service ps demoservice --no-trunc") printf 'ID   NAME            IMAGE    NODE            DESIRED STATE   CURRENT STATE            ERROR   PORTS\\nt1   demoservice.1   alpine   docker0.local   Running         Running 2 minutes ago\\n' ;;
   *) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;
 esac
 `,
@@ -79,15 +90,22 @@ esac
     expect(out.problems).toEqual([]);
     expect(out.complete).toBe(true);
     const keys = Object.keys(out.sections);
-    for (const k of ["meta", "os-release", "hostname", "virt", "kernel", "docker-info", "docker-node-ls", "docker-service-ps", "docker-network-ls", "docker-network-inspect", "docker-ps", "docker-inspect", "netns-ls", "netns-inodes", "ss", "ip-link@host", "ip-addr@host", "ip-route@host"]) {
+    for (const k of ["meta", "os-release", "hostname", "virt", "kernel", "docker-info", "docker-node-ls", "docker-service-ps", "docker-network-ids", "docker-network-inspect", "docker-container-ids", "docker-inspect", "netns-ls", "netns-inodes", "ss", "ip-link@host", "ip-addr@host", "ip-route@host"]) {
       expect(keys).toContain(k);
     }
     expect(out.sections["virt"]).toMatchObject({ rc: 0, output: "kvm\n" });
     expect(out.sections["docker-service-inspect"]!.rc).toBe(1);
     expect(out.sections["docker-service-inspect"]!.stderr).toMatch(/Cannot connect to the Docker daemon/);
-    // network ls and ps are asked for once; their IDs feed the inspects.
+    // the IDs are asked for once and feed the inspects
+    expect(out.sections["docker-network-ids"]).toMatchObject({ rc: 0, output: "n1\n" });
     expect(out.sections["docker-network-inspect"]).toMatchObject({ rc: 0, output: '[{"Name":"demonet","Id":"n1"}]\n' });
-    expect(out.sections["docker-inspect"]).toMatchObject({ rc: 0, output: "[]\n" });
+    expect(out.sections["docker-inspect"]!.rc).toBe(0);
+    expect(out.sections["docker-inspect"]!.output.split("\n").filter(Boolean)).toHaveLength(3);
+    // structured listings; a CLI without --format for a listing gives its table
+    expect(out.sections["docker-node-ls"]!.output).toMatch(/^\{"Availability":"Active"/);
+    expect(out.sections["docker-service-ps"]).toMatchObject({ rc: 0 });
+    expect(out.sections["docker-service-ps"]!.output).toMatch(/^ID +NAME/);
+    expect(out.sections["docker-service-ps"]!.stderr).toBeUndefined();
     expect(out.ms).toBeGreaterThan(0);
     expect(out.sections["docker-node-ls"]!.output).toMatch(/docker0.local/);
     expect(out.sections["meta"]!.output).toMatch(/^is_manager=1$/m);
@@ -255,9 +273,8 @@ describe("gather()", () => {
     const t = new FakeTransport({ docker0: new Error("connect ECONNREFUSED 192.168.122.10:22"), docker1: "sudo: a password is required\n" });
     const events: ProgressEvent[] = [];
     const g = await gather({ inventory: liveInventory(), transport: t, onProgress: (e) => events.push(e) });
-    expect(g.hosts[0]).toMatchObject({ ok: false, error: "connect ECONNREFUSED 192.168.122.10:22" });
-    expect(g.hosts[1]).toMatchObject({ ok: false });
-    expect(g.hosts[1]!.error).toMatch(/produced no sections/);
+    expect(g.hosts[0]).toMatchObject({ ok: false, error: "connection refused on port 22", errorDetail: "connect ECONNREFUSED 192.168.122.10:22" });
+    expect(g.hosts[1]).toMatchObject({ ok: false, error: "sudo asks for a password (user root needs passwordless sudo)" });
     expect(events.filter((e) => e.phase === "error").map((e) => e.host)).toEqual(["docker0", "docker1"]);
   });
 
@@ -295,5 +312,152 @@ describe("gather() when a session breaks off", () => {
     const s = buildGatherScript({ service: "demoservice", overlay: "demonet", commandTimeout: 5 });
     expect(s).toContain("timeout 5 \"$@\"");
     expect(s).toMatch(/^docker\(\) \{$/m);
+  });
+});
+
+describe("gather script v3: docker calls run concurrently inside the one session, framing intact", () => {
+  const INFO_MANAGER = '{"Name":"docker0","ServerVersion":"20.10.24","Swarm":{"LocalNodeState":"active","ControlAvailable":true}}';
+  const INFO_WORKER = '{"Name":"docker1","ServerVersion":"20.10.24","Swarm":{"LocalNodeState":"active","ControlAvailable":false}}';
+  /** A docker stand-in that takes `delay` seconds per call, logs every call, and answers as a lab host. */
+  function slowLab(info: string, delay = 0.4): { dir: string; netns: string; log: string; run: (opts: { manager: boolean; prelude?: string }) => { out: string; ms: number } } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-gather-conc-"));
+    const netns = path.join(dir, "netns");
+    const log = path.join(dir, "docker.log");
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.mkdirSync(netns);
+    const task = (id: string, n: number): string =>
+      `{"Id":"${id}","Name":"/demoservice.${n}.t${n}","Config":{"Image":"alpine","Labels":{"com.docker.swarm.service.name":"demoservice","com.docker.swarm.task.id":"t${n}","com.docker.swarm.task.name":"demoservice.${n}.t${n}","com.docker.swarm.node.id":"n"}},"State":{"Running":true},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/s${n}","Networks":{}}}`;
+    fs.writeFileSync(
+      path.join(dir, "bin", "docker"),
+      `#!/bin/bash
+printf '%s\\n' "$*" >>${shellQuote(log)}
+sleep ${delay}
+case "$*" in
+  "info --format "*) echo ${shellQuote(info)} ;;
+  "node ls --format "*) echo '{"ID":"abc","Hostname":"docker0.local","Status":"Ready","Availability":"Active","ManagerStatus":"Leader","Self":true}' ;;
+  "service ps "*) echo '{"ID":"t1","Name":"demoservice.1","Image":"alpine","Node":"docker0.local","DesiredState":"Running","CurrentState":"Running 1 minute ago","Error":""}' ;;
+  "service inspect --format "*) echo '{"ID":"s1","Spec":{"Name":"demoservice","Mode":{"Replicated":{"Replicas":2}}}}' ;;
+  "network ls -q --no-trunc") printf 'n1\\nn2\\n' ;;
+  "network inspect n1 n2") echo '[{"Name":"demonet","Id":"n1","Driver":"overlay","Scope":"swarm"},{"Name":"bridge","Id":"n2","Driver":"bridge","Scope":"local"}]' ;;
+  "ps -q --no-trunc") printf 'aa11aa11aa11aa11\\nbb22bb22bb22bb22\\n' ;;
+  "inspect --format "*) printf '%s\\n' ${shellQuote(task("aa11aa11aa11aa11", 1))} ${shellQuote(task("bb22bb22bb22bb22", 2))} ;;
+  "exec "*) cat >/dev/null; printf '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\\n@@swl-split rc=0\\ndefault via 172.18.0.1 dev eth1 table %s\\n' "$2" ;;
+  *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(dir, "bin", "systemd-detect-virt"), "#!/bin/sh\necho kvm\n", { mode: 0o755 });
+    return {
+      dir,
+      netns,
+      log,
+      run: ({ manager, prelude }) => {
+        fs.writeFileSync(log, "");
+        const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns, manager });
+        const t0 = Date.now();
+        const out = execFileSync("bash", ["-s"], { input: `${prelude ?? ""}${script}`, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
+        return { out, ms: Date.now() - t0 };
+      },
+    };
+  }
+
+  it("on a manager: ten docker calls of 0.4 s each finish in well under their 4 s sum, and every section is whole and in its place", () => {
+    const lab = slowLab(INFO_MANAGER);
+    try {
+      const { out, ms } = lab.run({ manager: true });
+      const calls = fs.readFileSync(lab.log, "utf8").split("\n").filter(Boolean);
+      expect(calls).toHaveLength(10);
+      // the longest chain is ps -> inspect -> exec: 3 calls
+      expect(ms).toBeLessThan(calls.length * 400 * 0.6);
+      const f = parseGatherOutput(out);
+      expect(f.problems).toEqual([]);
+      expect(f.complete).toBe(true);
+      expect(f.sections["docker-node-ls"]!.output).toMatch(/^\{"ID":"abc"/);
+      expect(f.sections["docker-service-ps"]!.output).toMatch(/^\{"ID":"t1"/);
+      expect(f.sections["docker-service-inspect"]!.output).toMatch(/^\{"ID":"s1"/);
+      expect(f.sections["docker-network-inspect"]!.output).toMatch(/^\[\{"Name":"demonet"/);
+      expect(f.sections["exec-ip-route/aa11aa11aa11aa11"]!.output).toBe("default via 172.18.0.1 dev eth1 table aa11aa11aa11aa11\n");
+      expect(f.sections["exec-ip-route/bb22bb22bb22bb22"]!.output).toBe("default via 172.18.0.1 dev eth1 table bb22bb22bb22bb22\n");
+      expect(f.sections["meta"]!.output).toMatch(/^is_manager=1$/m);
+      // the parser and the model read all of it
+      const inv = liveInventory();
+      const m = buildModel(gatheredFromText(inv, { docker0: out }), inv);
+      const h = m.hosts[0]!;
+      expect(h.issues).toEqual([]);
+      expect(h.nodes?.map((n) => n.hostname)).toEqual(["docker0.local"]);
+      expect(h.networkLs?.map((n) => n.name)).toEqual(["demonet", "bridge"]);
+      expect(h.containers?.map((c) => c.taskName)).toEqual(["demoservice.1.t1", "demoservice.2.t2"]);
+      expect(Object.keys(h.execRoutes).sort()).toEqual(["aa11aa11aa11aa11", "bb22bb22bb22bb22"]);
+    } finally {
+      fs.rmSync(lab.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a host the inventory calls a manager that is none: its manager listings are dropped", () => {
+    const lab = slowLab(INFO_WORKER, 0.05);
+    try {
+      const f = parseGatherOutput(lab.run({ manager: true }).out);
+      expect(f.problems).toEqual([]);
+      expect(Object.keys(f.sections).filter((k) => /node-ls|service-/.test(k))).toEqual([]);
+      expect(f.sections["meta"]!.output).toMatch(/^is_manager=0$/m);
+    } finally {
+      fs.rmSync(lab.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a host the inventory calls a worker that manages the swarm: its manager listings follow docker info", () => {
+    const lab = slowLab(INFO_MANAGER, 0.05);
+    try {
+      const f = parseGatherOutput(lab.run({ manager: false }).out);
+      expect(f.problems).toEqual([]);
+      for (const k of ["docker-node-ls", "docker-service-ps", "docker-service-inspect"]) expect(f.sections[k]?.rc, k).toBe(0);
+      const calls = fs.readFileSync(lab.log, "utf8").split("\n").filter(Boolean);
+      expect(calls.findIndex((c) => c.startsWith("node ls"))).toBeGreaterThan(calls.findIndex((c) => c.startsWith("info")));
+    } finally {
+      fs.rmSync(lab.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("asks docker only for what the checks use: every inspect narrowed by a template, no environment", () => {
+    const lab = slowLab(INFO_MANAGER, 0);
+    try {
+      lab.run({ manager: true });
+      const calls = fs.readFileSync(lab.log, "utf8").split("\n").filter(Boolean);
+      const inspects = calls.filter((c) => /^(inspect|service inspect|container inspect|info)\b/.test(c));
+      expect(inspects.length).toBe(3);
+      for (const c of inspects) {
+        expect(c, c).toMatch(/ --format /);
+        expect(c, c).not.toMatch(/Env|\{\{json \.\}\}|\.Config\}\}|HttpProxy|Labels\}\}/);
+      }
+    } finally {
+      fs.rmSync(lab.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs on a bash without EPOCHREALTIME (CentOS 7's 4.2): no timings, nothing else lost", () => {
+    const lab = slowLab(INFO_MANAGER, 0);
+    try {
+      const f = parseGatherOutput(lab.run({ manager: true, prelude: "unset EPOCHREALTIME\n" }).out);
+      expect(f.problems).toEqual([]);
+      expect(f.complete).toBe(true);
+      expect(f.ms).toBeUndefined();
+      // (the namespaces' own shells are started afresh by this machine's bash 5, and time themselves)
+      expect(Object.values(f.sections).filter((s) => !/^(ip-|ethtool@)/.test(s.key) && s.ms !== undefined)).toEqual([]);
+      expect(Object.keys(f.sections)).toContain("exec-ip-addr/aa11aa11aa11aa11");
+    } finally {
+      fs.rmSync(lab.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("uses nothing bash 4.2 lacks", () => {
+    for (const manager of [true, false]) {
+      const s = buildGatherScript({ service: "demoservice", overlay: "demonet", manager }).split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
+      expect(s).not.toMatch(/@Q\}|wait -n|wait -p|\$\{[^}]*@[a-zA-Z]\}|declare -n|local -n|\bmapfile -d|readarray -d/);
+      // EPOCHREALTIME only where an empty value is handled
+      for (const line of s.split("\n").filter((l) => l.includes("EPOCHREALTIME") && !l.trimStart().startsWith("#"))) {
+        expect(line, line).toMatch(/swl_t0=|swl_start=|if \[ -n "\$swl_t0" \]|if \[ -n "\$swl_start" \]/);
+      }
+    }
   });
 });

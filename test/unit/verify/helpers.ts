@@ -55,6 +55,22 @@ export function frame(sections: Record<string, string | { output: string; rc?: n
   return text;
 }
 
+/**
+ * Edit a framed gather output section by section and frame it again, with
+ * sizes that match (a section whose size does not match is discarded).
+ * `edit` gets each section's output and key; sections it maps to undefined are dropped.
+ */
+export function reframe(text: string, edit: (output: string, key: string) => string | undefined): string {
+  const framed = parseGatherOutput(text);
+  const out: Record<string, { output: string; rc: number; stderr?: string }> = {};
+  for (const [key, s] of Object.entries(framed.sections)) {
+    const o = edit(s.output, key);
+    if (o === undefined) continue;
+    out[key] = { output: o, rc: s.rc, ...(s.stderr ? { stderr: s.stderr } : {}) };
+  }
+  return frame(out, framed.complete);
+}
+
 export type Mode = "json" | "text";
 
 export function liveLikeText(mode: Mode, host: "docker0" | "docker1"): string {

@@ -51,3 +51,40 @@ describe("the v2 gather of the live lab", () => {
     }
   });
 });
+
+describe("a swarm initialised with the engine's default address pool (DERIVED from live-e2e-v2, not recorded)", () => {
+  const DIR = path.resolve(__dirname, "../../fixtures/verify/live-e2e-v2-default-pool");
+  const inventory = JSON.parse(fs.readFileSync(path.join(DIR, "inventory.json"), "utf8"));
+
+  it("reports ING-1 and ING-2 as changed (ingress on 10.0.0.0/24), with the documented explanation; nothing fails", async () => {
+    const run = await runVerify({ inventory, replayDir: DIR });
+    const by = (o: string) => run.results.filter((r) => r.outcome === o).map((r) => r.id);
+    expect(by("fail")).toEqual([]);
+    expect(by("unchecked")).toEqual([]);
+    expect(by("changed").sort()).toEqual(["HOST-1", "ING-1", "ING-2", "NS-1", "OVL-1", "SB-2"]);
+    const ing1 = run.results.find((r) => r.id === "ING-1")!;
+    expect(ing1.observed).toBe("docker0: ingress-sbox has 10.0.0.2/24, in 10.0.0.0/24 (the engine's default ingress range, not 10.255.0.0/16); docker1: ingress-sbox has 10.0.0.3/24, in 10.0.0.0/24 (the engine's default ingress range, not 10.255.0.0/16)");
+    expect(ing1.explanation).toMatch(/engines since 18\.09 put ingress on 10\.0\.0\.0\/24 unless `docker swarm init` is given an address pool/);
+    const ing2 = run.results.find((r) => r.id === "ING-2")!;
+    expect(ing2.observed).toMatch(/^docker0: ingress_sbox eth0 has 10\.0\.0\.2\/24, in 10\.0\.0\.0\/24/);
+    expect(ing2.explanation).toMatch(/10\.0\.0\.x\/24 on a default-pool swarm|eth0 is in 10\.0\.0\.x\/24/);
+    expect(run.exitCode).toBe(0);
+    expect(run.model.hosts[0]!.info!.swarm.defaultAddrPool).toEqual(["10.0.0.0/8"]);
+  });
+
+  it("an ingress on another range, or a /24 that is not the default one, still fails", async () => {
+    const { toDefaultPool } = await import("../../fixtures/verify/live-e2e-v2-default-pool/derive");
+    expect(toDefaultPool('"IPv4Address": "10.255.0.2/16"', "docker-network-inspect")).toBe('"IPv4Address": "10.0.0.2/24"');
+    const run = await runVerify({ inventory, replayDir: DIR, only: ["ING-1", "ING-2"] });
+    const m = structuredClone(run.model);
+    for (const h of m.hosts) {
+      const ep = h.networks!.find((n) => n.name === "ingress")!.containers.find((c) => c.key === "ingress-sbox")!;
+      ep.ipv4 = ep.ipv4!.replace(/^10\.0\.0\./, "10.0.1.");
+    }
+    const { runChecks } = await import("../../../scripts/verify/checks");
+    const { swarmOverlayLab } = await import("../../../labs/swarm-overlay/lab");
+    const [r] = runChecks({ model: m, lab: swarmOverlayLab, inventory: run.inventory }, { only: ["ING-1"] });
+    expect(r!.outcome).toBe("fail");
+    expect(r!.observed).toMatch(/ingress-sbox has 10\.0\.1\.2\/24, expected one in 10\.255\.0\.0\/16 \(or 10\.0\.0\.0\/24/);
+  });
+});

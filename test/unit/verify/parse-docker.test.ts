@@ -12,7 +12,9 @@ import {
   parseServiceInspect,
   parseServicePs,
 } from "../../../scripts/verify/parse/docker";
-import { liveSection, seedOutput } from "./helpers";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FIXTURES, liveSection, seedOutput } from "./helpers";
 
 describe("docker tables from the seeds", () => {
   it("docker node ls (000): two nodes, docker0 is self and Leader", () => {
@@ -159,10 +161,41 @@ describe("garbage, truncated and empty docker output", () => {
   it("truncated and wrongly shaped JSON", () => {
     const json = liveSection("json", "docker0", "docker-network-inspect");
     expect(pe(() => parseNetworkInspect(json.slice(0, 3000), "docker network inspect")).message).toMatch(/invalid or truncated JSON/);
-    expect(pe(() => parseNetworkInspect("{}", "docker network inspect")).message).toMatch(/JSON array/);
-    expect(pe(() => parseNetworkInspect('[{"Name":"x"}]', "docker network inspect")).message).toMatch(/lacks string field "Id"/);
-    expect(pe(() => parseContainerInspect('[{"Id":"abc"}]', "docker inspect")).message).toMatch(/lacks NetworkSettings/);
+    expect(pe(() => parseNetworkInspect("{}", "docker network inspect")).message).toMatch(/entry 0\.Name: expected a string, got nothing/);
+    expect(pe(() => parseNetworkInspect('"x"', "docker network inspect")).message).toMatch(/invalid or truncated JSON|expected an object/);
+    expect(pe(() => parseNetworkInspect('[{"Name":"x"}]', "docker network inspect")).message).toMatch(/network x\.Id: expected a string, got nothing/);
+    expect(pe(() => parseContainerInspect('[{"Id":"abc"}]', "docker inspect")).message).toMatch(/entry 0\.Id: expected a container ID, got "abc"/);
+    expect(pe(() => parseContainerInspect('[{"Id":"0123456789abcdef"}]', "docker inspect")).message).toMatch(/NetworkSettings: expected an object/);
     expect(pe(() => parseDockerInfoJson('{"Name":"x"}', "docker info")).message).toMatch(/no Swarm section/);
     expect(pe(() => parseDockerVersion('{"Client":{"Version":"28.2.2"},"Server":null}', "docker version")).message).toMatch(/daemon running/);
+  });
+});
+
+describe("the gather's narrow templates, rendered on docker 20.10's API types (test/fixtures/verify/templates)", () => {
+  const T = path.join(FIXTURES, "templates");
+  const read = (f: string): string => fs.readFileSync(path.join(T, f), "utf8");
+  it("container inspect: one object per line, swarm labels, empty label slots for none", () => {
+    const [c] = parseContainerInspect(read("inspect.jsonl"));
+    expect(c).toMatchObject({ id: "b5a1fbb70dd522a8", name: "demoservice.1.x", running: true, sandboxKey: "/var/run/docker/netns/d38a4b9e3a31", service: "demoservice" });
+    expect(c!.networks).toEqual([{ name: "demonet", networkId: "vdyt", ipAddress: "192.168.200.4", prefixLen: 24 }]);
+    expect(c!.taskId).toBeUndefined();
+    const [n] = parseContainerInspect(read("inspect-nolabels.jsonl"));
+    expect(n!.labels).toEqual({});
+    expect(n!.service).toBeUndefined();
+    // what a template run on the raw JSON gives for a missing label: null
+    expect(parseContainerInspect(read("inspect-nolabels.jsonl").replace(/"com\.docker\.swarm\.task\.id":""/, '"com.docker.swarm.task.id":null'))[0]!.labels).toEqual({});
+  });
+  it("service inspect", () => {
+    expect(parseServiceInspect(read("service-inspect.jsonl"))).toEqual([
+      { id: "svc1", name: "demoservice", mode: "replicated", replicas: 2, image: "alpine", command: ["sleep", "50000"], networkTargets: ["vdyt"], virtualIps: [{ networkId: "vdyt", addr: "192.168.200.2/24" }] },
+    ]);
+  });
+  it("docker info: up, down (ServerErrors), and an old CLI's", () => {
+    const up = parseDockerInfoJson(read("info.json"));
+    expect(up).toMatchObject({ name: "docker0", serverVersion: "20.10.24", serverErrors: [], swarm: { localNodeState: "active", controlAvailable: true, nodeAddr: "192.168.122.10", defaultAddrPool: ["10.0.0.0/8"], subnetSize: 24 } });
+    expect(parseDockerInfoJson(read("info-daemon-down.json")).serverErrors[0]).toMatch(/Cannot connect to the Docker daemon/);
+    expect(parseDockerInfoJson(read("info-old-cli.json")).swarm.controlAvailable).toBe(true);
+    // the gather falls back to the old template when the CLI names ServerErrors in its complaint
+    expect(read("info-old-cli-new-template.stderr")).toMatch(/ServerErrors/);
   });
 });

@@ -18,7 +18,7 @@ import type { InventoryHost } from "../../../scripts/verify/inventory";
 import { validateInventory, type Inventory } from "../../../scripts/verify/inventory";
 import { runVerify } from "../../../scripts/verify/run";
 import { TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "../../../scripts/verify/traffic-run";
-import { FIXTURES, liveLikeText } from "./helpers";
+import { FIXTURES, liveLikeText, reframe } from "./helpers";
 import { captureCliIo } from "../cli-io";
 
 const PLUMBING = path.resolve(__dirname, "../../fixtures/plumbing/traffic");
@@ -36,7 +36,7 @@ function emuInventory(): Inventory {
 }
 
 function emuGatherOutput(host: string): string {
-  return liveLikeText("json", host as "docker0" | "docker1").replace(/192\.168\.122\.10\b/g, "10.99.0.1").replace(/192\.168\.122\.11\b/g, "10.99.0.2");
+  return reframe(liveLikeText("json", host as "docker0" | "docker1"), (o) => o.replace(/192\.168\.122\.10\b/g, "10.99.0.1").replace(/192\.168\.122\.11\b/g, "10.99.0.2"));
 }
 
 const isTrafficScript = (script: string): boolean => script.includes("# swarmlab plumbing: traffic checks PATH-1..PATH-4");
@@ -176,7 +176,8 @@ describe("runVerify runs the traffic checks after the gather", () => {
       expect(r.explanation).toBe("traffic checks disabled (--no-traffic)");
     }
     expect(TRAFFIC_DISABLED).toBe("traffic checks disabled (--no-traffic)");
-    expect(run.rendered).toMatch(/^PATH-3 +SKIP .*\n {18}why: traffic checks disabled \(--no-traffic\)$/m);
+    expect(run.rendered).toMatch(/^PATH-3 +SKIP .*\n {20}skipped: traffic checks disabled \(--no-traffic\)$/m);
+    expect(run.exitCode).toBe(0);
   });
 
   it("--only without a PATH fact opens no traffic session; with one, the traffic runs", async () => {
@@ -197,18 +198,18 @@ describe("runVerify runs the traffic checks after the gather", () => {
     expect(run2.sshSessions).toBe(3);
   });
 
-  it("a traffic session that cannot be opened skips PATH-1..4 with the reason", async () => {
+  it("a traffic session that cannot be opened leaves PATH-1..4 unchecked with the cause, and the run exits 3", async () => {
     const t = fakeTransport("refused");
     const run = await runVerify({ inventory: emuInventory(), transport: t, format: "text" });
     for (const id of PATHS) {
       const r = run.results.find((x) => x.id === id)!;
-      expect(r.outcome).toBe("skip");
+      expect(r.outcome).toBe("unchecked");
       expect(r.observed).toBe("the traffic script could not be run: connect ECONNREFUSED 10.99.0.1:22");
       expect(r.explanation).toMatch(/^the traffic script could not be run: connect ECONNREFUSED 10\.99\.0\.1:22/);
     }
     expect(run.sshSessions).toBe(2);
-    expect(run.exitCode).toBe(0);
-    expect(run.rendered).toMatch(/^PATH-1 +SKIP .*\n {18}why: the traffic script could not be run: connect ECONNREFUSED/m);
+    expect(run.exitCode).toBe(3);
+    expect(run.rendered).toMatch(/^PATH-1 +UNCHECKED .*\n {20}could not check: the traffic script could not be run: connect ECONNREFUSED/m);
   });
 
   it("is bounded in time: a hanging session is aborted and what arrived is judged", async () => {
@@ -230,7 +231,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
     expect(run.timings.trafficSeconds).toBeLessThan(5);
   });
 
-  it("a session that honours the abort and returns nothing skips PATH-1..4", async () => {
+  it("a session that honours the abort and returns nothing leaves PATH-1..4 unchecked", async () => {
     const t = fakeTransport(
       (_s, _o, opts) =>
         new Promise<RunResult>((_, reject) => {
@@ -238,7 +239,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
         }),
     );
     const run = await runVerify({ inventory: emuInventory(), transport: t, only: ["PATH-1"], trafficTimeoutMs: 200 });
-    expect(run.results[0]).toMatchObject({ id: "PATH-1", outcome: "skip", observed: "the traffic script could not be run: the traffic checks did not finish within 0.2s" });
+    expect(run.results[0]).toMatchObject({ id: "PATH-1", outcome: "unchecked", observed: "the traffic script could not be run: the traffic checks did not finish within 0.2s" });
   });
 
   it("no traffic session when the manager could not be gathered", async () => {
@@ -246,7 +247,11 @@ describe("runVerify runs the traffic checks after the gather", () => {
     const run = await runVerify({ inventory: emuInventory(), transport: t });
     expect(t.calls.some((c) => c.kind === "traffic")).toBe(false);
     expect(run.sshSessions).toBe(1);
-    for (const id of PATHS) expect(run.results.find((x) => x.id === id)!.explanation).toMatch(/^traffic checks not run: docker0 could not be gathered \(connect ECONNREFUSED 10\.99\.0\.1:22\)$/);
+    for (const id of PATHS) {
+      const r = run.results.find((x) => x.id === id)!;
+      expect(r.outcome).toBe("unchecked");
+      expect(r.explanation).toBe("docker0: connection refused on port 22");
+    }
   });
 
   it("--save-raw keeps the findings and the script's output; --replay reuses them without sending traffic", async () => {
@@ -269,9 +274,14 @@ describe("runVerify runs the traffic checks after the gather", () => {
     }
   });
 
-  it("a replay without traffic.json says why the PATH facts are skipped", async () => {
+  it("a replay without traffic.json says why the PATH facts could not be checked", async () => {
     const run = await runVerify({ inventoryFile: path.join(FIXTURES, "live-like", "inventory.json"), replayDir: path.join(FIXTURES, "live-like", "json") });
-    for (const id of PATHS) expect(run.results.find((x) => x.id === id)!.explanation).toMatch(/^traffic checks not run: replaying .*live-like\/json, which has no traffic\.json$/);
+    for (const id of PATHS) {
+      const r = run.results.find((x) => x.id === id)!;
+      expect(r.outcome).toBe("unchecked");
+      expect(r.explanation).toMatch(/^the traffic checks were not recorded: .*live-like\/json has no traffic\.json$/);
+    }
+    expect(run.exitCode).toBe(3);
   });
 
   it("findings handed in as an object are used as they are (no session)", async () => {
@@ -295,13 +305,14 @@ describe("the verify CLI", () => {
 
   it("--no-traffic reports PATH-1..4 as skipped with the reason", async () => {
     expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--no-traffic"])).toBe(0);
-    expect(io.out).toMatch(/^PATH-1 +SKIP .*\n {18}why: traffic checks disabled \(--no-traffic\)$/m);
-    expect(io.out.match(/why: traffic checks disabled \(--no-traffic\)/g)).toHaveLength(4);
+    expect(io.out).toMatch(/^PATH-1 +SKIP .*\n {20}skipped: traffic checks disabled \(--no-traffic\)$/m);
+    expect(io.out.match(/skipped: traffic checks disabled \(--no-traffic\)/g)).toHaveLength(4);
   });
 
   it("--format html --output writes one self-contained page with every fact and the diagram", async () => {
     const file = path.join(io.dir, "report", "verify.html");
-    expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--format", "html", "--output", file])).toBe(0);
+    // live-like has no traffic.json: PATH-1..4 could not be checked, nothing failed
+    expect(await main(["--inventory", INVENTORY, "--replay", REPLAY, "--format", "html", "--output", file])).toBe(3);
     expect(io.out).toBe("");
     expect(io.err).toMatch(/report in .*verify\.html/);
     const html = fs.readFileSync(file, "utf8");
