@@ -39,55 +39,230 @@ echo "host=$(hostname) os=\${ID}-\${VERSION_ID:-unknown}"
 }
 
 export interface DockerInstallArgs {
-  /** Version prefix to pin, e.g. "20.10" or "24.0.7"; empty for the distribution's current one. */
+  /**
+   * Version to pin, e.g. "20.10" (the newest 20.10.x) or "24.0.7"; matched on version
+   * boundaries ("20.1" is not "20.10"). Empty for the distribution's current one.
+   */
   version?: string;
+  /** Seconds between two tries of a yum command that failed (default 10). */
+  retryPauseSec?: number;
+  /** Tests only: the directory the script takes for /etc (os-release, yum.repos.d). */
+  etcDir?: string;
+}
+
+/** CentOS 7's last point release, spelled out: the vault's mirror has no "7" alias for it. */
+export const CENTOS7_RELEASE = "7.9.2009";
+
+/**
+ * Where CentOS 7's packages are since it reached end of life (its mirrorlist is gone), in the
+ * order yum tries them. The vault has answered 403 for `*-primary.sqlite.bz2` at times since
+ * 2026 while serving `repomd.xml`; yum then fails over to the next base URL.
+ */
+export const CENTOS7_VAULT_ROOTS = ["http://vault.centos.org", "https://archive.kernel.org/centos-vault"];
+
+/** How often a failing yum command is tried before the install step gives up. */
+export const YUM_TRIES = 3;
+
+/**
+ * Rewrites every CentOS repository file in "$etc/yum.repos.d" for CentOS 7's vaults: the
+ * mirrorlist lines are commented out and each base URL on mirror.centos.org (or the vault's
+ * moving "7" alias) becomes one base URL per vault root, one per line as yum reads them:
+ *
+ *   baseurl=http://vault.centos.org/7.9.2009/os/$basearch/
+ *           https://archive.kernel.org/centos-vault/7.9.2009/os/$basearch/
+ *
+ * Lines already rewritten do not match again, so running it twice changes nothing.
+ */
+function centos7VaultRepos(): string {
+  const roots = CENTOS7_VAULT_ROOTS.join(" ");
+  return `centos7_vault_repos() {
+  local f new
+  for f in "$etc"/yum.repos.d/CentOS-*.repo; do
+    [ -f "$f" ] || continue
+    new=$(awk -v roots=${shq(roots)} -v rel=${shq(CENTOS7_RELEASE)} '
+      /^[ \\t]*mirrorlist[ \\t]*=/ { print "#" $0; next }
+      /^#?[ \\t]*baseurl[ \\t]*=/ {
+        url = $0
+        sub(/^#?[ \\t]*baseurl[ \\t]*=[ \\t]*/, "", url)
+        if (match(url, /^http:\\/\\/(mirror|vault)\\.centos\\.org\\/(centos\\/)?([$]releasever|7)\\//)) tree = ""
+        else if (match(url, /^http:\\/\\/(mirror|vault)\\.centos\\.org\\/altarch\\/([$]releasever|7)\\//)) tree = "altarch/"
+        else { print; next }
+        path = substr(url, RLENGTH + 1)
+        n = split(roots, r, " ")
+        for (i = 1; i <= n; i++) printf "%s%s/%s%s/%s\\n", (i == 1 ? "baseurl=" : "        "), r[i], tree, rel, path
+        next
+      }
+      { print }
+    ' "$f")
+    # Written in place (not replaced), so the file keeps its owner, mode and SELinux label.
+    if [ "$new" != "$(cat "$f")" ]; then printf '%s\\n' "$new" >"$f"; fi
+  done
+}`;
 }
 
 /**
- * Installs and starts the Docker engine. Skips installation where Docker already exists;
- * CentOS 7 is end of life, so its repositories are pointed at the vault first.
+ * yum with bounded retries, keeping what it says: \`yum_retry ARGS\` runs \`yum ARGS\` up to
+ * YUM_TRIES times; its stdout ends up in "$tmp/out" (for the caller to read), its stderr is
+ * shown, and everything a failed try printed is kept in "$tmp/failed" for \`yum_failure\`,
+ * which names the URLs and HTTP statuses yum reported (lines like
+ * "https://…/repodata/…-primary.sqlite.bz2: [Errno 14] HTTPS Error 403 - Forbidden").
+ */
+function yumRetry(pauseSec: number): string {
+  return `yum_retry() {
+  local i=1
+  while :; do
+    if yum "$@" >"$tmp/out" 2>"$tmp/err"; then
+      cat "$tmp/err" >&2
+      return 0
+    fi
+    cat "$tmp/out" "$tmp/err" >>"$tmp/failed"
+    cat "$tmp/err" >&2
+    [ "$i" -lt ${YUM_TRIES} ] || return 1
+    echo "swarmlab: yum $1 failed (try $i of ${YUM_TRIES}); trying again in ${pauseSec}s" >&2
+    sleep ${pauseSec}
+    i=$((i + 1))
+  done
+}
+yum_failure() {
+  local why
+  why=$(sed -n \\
+    -e 's/^[[:space:]]*\\([a-z]*:\\/\\/[^[:space:]]*\\): \\[Errno 14\\] HTTPS\\{0,1\\} Error \\([0-9][0-9]*\\) - \\(.*\\)$/\\1: HTTP \\2 \\3/p' \\
+    -e 't' \\
+    -e 's/^[[:space:]]*\\([a-z]*:\\/\\/[^[:space:]]*\\): \\[Errno 14\\] \\(.*\\)$/\\1: \\2/p' \\
+    "$tmp/failed" | awk '!seen[$0]++' | tail -n 8 | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
+  if [ -z "$why" ]; then
+    why=$(awk 'NF' "$tmp/err" | tail -n 3 | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
+  fi
+  echo "$1 failed ${YUM_TRIES} times; yum reported: \${why:-nothing}"
+}`;
+}
+
+/**
+ * \`pick NAME WANT\` reads "name version" lines on stdin and prints the versions of NAME that
+ * match WANT on a version boundary: WANT itself or WANT followed by one of . - + ~ (after any
+ * epoch), so "20.10" matches 20.10.24-3.el7 and 20.10.24+dfsg1-1, and "20.1" matches neither.
+ * An empty WANT matches every version.
+ */
+const PICK = `pick() {
+  awk -v name="$1" -v want="$2" '
+    $1 == name {
+      v = $2
+      u = v
+      sub(/^[0-9]+:/, "", u)
+      if (want == "" || u == want || v == want) { print v; next }
+      if (index(u, want) != 1) next
+      c = substr(u, length(want) + 1, 1)
+      if (c == "." || c == "-" || c == "+" || c == "~") print v
+    }'
+}
+# The major.minor versions of NAME on stdin, for messages.
+lines_of() { pick "$1" "" | sed 's/^[0-9]*://; s/^\\([0-9]*\\.[0-9]*\\).*/\\1/' | sort -u -V | tr '\\n' ' ' | sed 's/ $//'; }
+# Whether a docker-ce version predates 18.09, whose docker-ce still held the CLI and containerd.
+before_1809() { [ "$(printf '%s\\n' "\${1%%-*}" 18.09 | sort -V | head -n 1)" != 18.09 ]; }`;
+
+/**
+ * Installs and starts the Docker engine. Skips installation where Docker already exists.
+ * CentOS 7 is end of life: its repositories are pointed at the vault and its mirror, and the
+ * yum commands are tried several times (see yumRetry). A pinned version installs matching
+ * docker-ce and docker-ce-cli (the same version) with the newest containerd.io, or the
+ * matching docker.io (and docker-cli, a separate package from Debian 13 on) from the
+ * distribution. Either way a stderr line says which versions were installed.
  */
 export function dockerInstallScript(a: DockerInstallArgs): string {
   const want = a.version ?? "";
+  const pause = a.retryPauseSec ?? 10;
   return `${HEADER}
 want=${shq(want)}
+etc=${shq(a.etcDir ?? "/etc")}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+${centos7VaultRepos()}
+${yumRetry(pause)}
+${PICK}
+# Same boundary rule as pick, for one version: docker version's 20.10.24+dfsg1, 17.03.0-ce.
+version_matches() { [ -n "$(printf '%s %s\\n' v "$1" | pick v "$2")" ]; }
+. "$etc/os-release"
+ID=\${ID:-unknown}
 if command -v dockerd >/dev/null 2>&1; then
   echo "docker already installed: $(dockerd --version)" >&2
 else
-  . /etc/os-release
   case "$ID" in
     centos|rhel|rocky|almalinux)
-      if [ "$ID" = centos ] && [ "\${VERSION_ID%%.*}" = 7 ]; then
-        # CentOS 7 reached end of life: its mirrorlist is gone, the packages live in the vault.
-        sed -i -e 's/^mirrorlist=/#mirrorlist=/' \\
-          -e 's|^#\\{0,1\\}baseurl=http://mirror.centos.org|baseurl=http://vault.centos.org|' \\
-          /etc/yum.repos.d/CentOS-*.repo
+      if [ "$ID" = centos ] && [ -n "\${VERSION_ID:-}" ] && [ "\${VERSION_ID%%.*}" = 7 ]; then
+        centos7_vault_repos
       fi
-      yum install -y -q yum-utils
-      yum-config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo
-      pkg=docker-ce
+      # Docker's repository, written here rather than fetched with yum-config-manager (which
+      # would need yum-utils installed first): two network steps fewer that could fail.
+      if [ ! -f "$etc/yum.repos.d/docker-ce.repo" ]; then
+        cat >"$etc/yum.repos.d/docker-ce.repo" <<'EOF'
+[docker-ce-stable]
+name=Docker CE Stable - $basearch
+baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable
+enabled=1
+gpgcheck=1
+gpgkey=https://download.docker.com/linux/centos/gpg
+EOF
+      fi
       if [ -n "$want" ]; then
-        v=$(yum list docker-ce --showduplicates -q 2>/dev/null | awk '{print $2}' | sed 's/^[0-9]*://' | grep "^$want" | sort -V | tail -n 1 || true)
-        [ -n "$v" ] || fail "docker-ce $want is not available from the Docker repository"
-        pkg="docker-ce-$v"
+        yum_retry list -q --showduplicates docker-ce docker-ce-cli containerd.io \\
+          || fail "$(yum_failure "listing the versions of docker-ce")"
+        # "name.arch epoch:version-release repo", a long name.arch alone on its line.
+        awk 'NF == 1 && $1 ~ /[.](x86_64|aarch64|noarch)$/ { held = $1; next }
+          held != "" && NF == 2 { $0 = held " " $0 }
+          { held = "" }
+          NF == 3 && $1 ~ /[.](x86_64|aarch64|noarch)$/ { n = $1; sub(/[.][^.]*$/, "", n); v = $2; sub(/^[0-9]+:/, "", v); print n, v }' \\
+          "$tmp/out" >"$tmp/versions"
+        v=$(pick docker-ce "$want" <"$tmp/versions" | sort -V | tail -n 1)
+        [ -n "$v" ] || fail "docker-ce $want is not available from the Docker repository (it has $(lines_of docker-ce <"$tmp/versions"))"
+        pkgs=("docker-ce-$v")
+        if before_1809 "$v"; then
+          echo "swarmlab: docker-ce $v predates 18.09 and brings its own CLI and containerd" >&2
+        else
+          cv=$(pick docker-ce-cli "$v" <"$tmp/versions" | sort -V | tail -n 1)
+          [ -n "$cv" ] || cv=$(pick docker-ce-cli "\${v%%-*}" <"$tmp/versions" | sort -V | tail -n 1)
+          [ -n "$cv" ] || fail "docker-ce-cli $v (to go with docker-ce $v) is not available from the Docker repository"
+          cn=$(pick containerd.io "" <"$tmp/versions" | sort -V | tail -n 1)
+          [ -n "$cn" ] || fail "containerd.io is not available from the Docker repository"
+          pkgs+=("docker-ce-cli-$cv" "containerd.io-$cn")
+        fi
+      else
+        pkgs=(docker-ce docker-ce-cli containerd.io)
       fi
-      yum install -y -q "$pkg" docker-ce-cli containerd.io
+      yum_retry install -y -q "\${pkgs[@]}" || fail "$(yum_failure "yum install \${pkgs[*]}")"
+      cat "$tmp/out" >&2
+      installed=$(rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' docker-ce docker-ce-cli containerd.io | grep -v 'not installed' || true)
       ;;
     debian|ubuntu)
       export DEBIAN_FRONTEND=noninteractive
-      apt-get update -q
-      pkg=docker.io
+      apt-get -o Acquire::Retries=3 update -q >&2
+      for p in docker.io docker-cli; do
+        apt-cache madison "$p" | awk -F'|' '{ gsub(/ /, "", $1); gsub(/ /, "", $2); print $1, $2 }' || true
+      done >"$tmp/versions"
+      # From Debian 13 on, the docker CLI is the package docker-cli, of the same source and version.
+      has_cli=$(pick docker-cli "" <"$tmp/versions" | head -n 1)
       if [ -n "$want" ]; then
-        v=$(apt-cache madison docker.io | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -E "^([0-9]+:)?$want" | head -n 1 || true)
-        [ -n "$v" ] || fail "docker.io $want is not available from this distribution's repositories"
-        pkg="docker.io=$v"
+        # apt-cache madison lists the newest version first.
+        v=$(pick docker.io "$want" <"$tmp/versions" | head -n 1)
+        [ -n "$v" ] || fail "docker.io $want is not available from this distribution's repositories (they have $(lines_of docker.io <"$tmp/versions"))"
+        pkgs=("docker.io=$v")
+        if [ -n "$has_cli" ]; then
+          [ -n "$(pick docker-cli "$v" <"$tmp/versions")" ] || fail "docker-cli $v (to go with docker.io $v) is not available"
+          pkgs+=("docker-cli=$v")
+        fi
+      else
+        pkgs=(docker.io)
+        if [ -n "$has_cli" ]; then pkgs+=(docker-cli); fi
       fi
-      apt-get install -y -q "$pkg"
+      apt-get -o Acquire::Retries=3 install -y -q "\${pkgs[@]}" >&2
+      # shellcheck disable=SC2016 # dpkg-query format fields
+      installed=$(dpkg-query -W -f '\${db:Status-Status} \${Package} \${Version}\\n' docker.io docker-cli containerd runc 2>/dev/null | awk '$1 == "installed" { print $2, $3 }' || true)
       ;;
     *)
       fail "cannot install Docker on $ID: supported are CentOS/RHEL, Debian and Ubuntu, or an image with Docker already installed"
       ;;
   esac
+  echo "swarmlab: installed $(printf '%s\\n' "$installed" | awk 'NF == 2 { printf "%s%s %s", (n++ ? ", " : ""), $1, $2 }')" >&2
+  command -v docker >/dev/null 2>&1 || fail "the docker command is missing after installing \${pkgs[*]}"
 fi
 systemctl enable docker >/dev/null 2>&1 || true
 systemctl start docker
@@ -97,18 +272,15 @@ for _ in $(seq 1 90); do
 done
 docker info >/dev/null 2>&1 || { systemctl status docker --no-pager >&2 || true; fail "the Docker daemon did not start"; }
 server=$(docker version --format '{{.Server.Version}}')
-if [ -n "$want" ]; then
-  case "$server" in
-    "$want"*) ;;
-    *) fail "Docker $server is installed, but $want was requested; remove it or change swarmlab:dockerVersion" ;;
-  esac
+if [ -n "$want" ] && ! version_matches "$server" "$want"; then
+  fail "Docker $server is installed, but $want was requested; remove it or change swarmlab:dockerVersion"
 fi
 # tcpdump lets verify watch VXLAN on the wire (PATH-4); the lab works without it.
 if ! command -v tcpdump >/dev/null 2>&1; then
-  . /etc/os-release
   case "$ID" in
-    centos|rhel|rocky|almalinux) yum install -y -q tcpdump ;;
-    debian|ubuntu) apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tcpdump ;;
+    centos|rhel|rocky|almalinux) yum_retry install -y -q tcpdump ;;
+    debian|ubuntu) apt-get -o Acquire::Retries=3 update -q && DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y -q tcpdump ;;
+    *) false ;;
   esac >&2 || echo "swarmlab: could not install tcpdump; verify will skip the capture check PATH-4" >&2
 fi
 echo "docker=$server"

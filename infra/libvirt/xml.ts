@@ -152,7 +152,11 @@ export function domainXml(a: DomainXmlArgs): string {
     `      <source network='${xmlEscape(a.network)}'/>`,
     `      <mac address='${a.mac}'/>`,
     `      <model type='virtio'/>`,
-    // Slot 3 gives the NIC the predictable name ens3, as in the documented lab (HOST-2).
+    // The guest's NIC is ens3, as in the documented lab (HOST-2), by one of two routes. Images
+    // with predictable interface names (the Debian test image, net.ifnames=1) name it ens3 from
+    // this PCI slot 3. CentOS 7 GenericCloud boots with net.ifnames=0, so its kernel calls it
+    // eth0 and cloud-init renames it ens3 from the network-config, matched by MAC
+    // (infra/guest/cloudinit.ts, which also cleans up after that rename).
     `      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>`,
     `    </interface>`,
     `    <serial type='pty'>`,

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Build the Debian 12 (bookworm) guest image used by swarmlab's end-to-end tests.
+# Build the Debian 12 (bookworm) or Debian 13 (trixie) guest image used by swarmlab's
+# end-to-end tests.
 #
 # The product defaults to CentOS 7 cloud images, which cannot be fetched here; this
 # script builds an equivalent guest from Debian packages with debootstrap:
 #
-#   ${SWARMLAB_CACHE:-/var/cache/swarmlab}/images/debian12-<sha256(this script)[:12]>/
+#   ${SWARMLAB_CACHE:-/var/cache/swarmlab}/images/debian<12|13>-<sha256(this script)[:12]>/
 #     disk.qcow2     whole-disk ext4 (no partition table, no bootloader), root=/dev/vda
 #     vmlinuz        kernel for libvirt direct kernel boot
 #     initrd.img     minimal busybox initramfs (virtio + ext4 modules, mounts root=)
+#     packages.txt   every installed Debian package and its version (dpkg-query -W)
 #     manifest.json  {disk, kernel, initrd, cmdline, sha256, workloadImage, ...}
 #
 # The guest boots with cloud-init (NoCloud only: a `cidata` seed with user-data,
-# meta-data and network-config), renders network-config v2 with systemd-networkd,
-# runs Docker 20.10 (docker.io) and carries a local, registry-free workload image
+# meta-data and network-config), renders the network-config with systemd-networkd,
+# runs Docker from Debian's docker.io (20.10 on bookworm, 26.1 on trixie: the line of
+# the last docker-ce for CentOS 7, 26.1.4) and carries a local, registry-free workload image
 # `swarmlab/busybox-static:local` (a busybox-static rootfs, pre-imported into
 # /var/lib/docker at build time; a docker.service ExecStartPost hook imports it at
 # boot should it be missing, so it exists whenever docker.service is active).
@@ -22,7 +25,11 @@
 # place atomically. All progress goes to stderr; the last line of stdout is the
 # output directory.
 #
+# Every change to this script changes the hash, so the next run builds anew; images
+# built by earlier versions of the script stay where they are (remove them by hand).
+#
 # Environment:
+#   SWARMLAB_TEST_SUITE     bookworm (default, Debian 12) or trixie (Debian 13)
 #   SWARMLAB_CACHE          cache root (default /var/cache/swarmlab)
 #   SWARMLAB_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 #   SWARMLAB_DISK_SIZE      virtual size of the ext4 filesystem (default 3G)
@@ -33,26 +40,42 @@ SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 SCRIPT_HASH="$(sha256sum "$SCRIPT_PATH" | cut -c1-12)"
 CACHE_ROOT="${SWARMLAB_CACHE:-/var/cache/swarmlab}"
 IMAGES_DIR="$CACHE_ROOT/images"
-NAME="debian12-$SCRIPT_HASH"
+SUITE="${SWARMLAB_TEST_SUITE:-bookworm}"
+case "$SUITE" in
+  bookworm) DEBIAN_MAJOR=12 ;;
+  trixie) DEBIAN_MAJOR=13 ;;
+  *)
+    printf '[build-test-image] ERROR: SWARMLAB_TEST_SUITE=%s is not supported: bookworm (Debian 12) or trixie (Debian 13)\n' "$SUITE" >&2
+    exit 2
+    ;;
+esac
+NAME="debian$DEBIAN_MAJOR-$SCRIPT_HASH"
 OUT_DIR="$IMAGES_DIR/$NAME"
-DEB_CACHE="$CACHE_ROOT/debs/bookworm"
+DEB_CACHE="$CACHE_ROOT/debs/$SUITE"
 MIRROR="${SWARMLAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-SUITE="bookworm"
 DISK_SIZE="${SWARMLAB_DISK_SIZE:-3G}"
 COMPRESS="${SWARMLAB_QCOW2_COMPRESS:-1}"
 WORKLOAD_IMAGE="swarmlab/busybox-static:local"
 CMDLINE="root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 apparmor=0 net.ifnames=1 mitigations=off quiet loglevel=4"
 
-# Packages installed into the guest (with apt-get --no-install-recommends).
+# Packages installed into the guest (with apt-get --no-install-recommends). The same
+# names exist on bookworm and trixie, except for Docker's client (below).
 GUEST_PACKAGES=(
   linux-image-amd64 initramfs-tools zstd kmod udev systemd-sysv dbus
   systemd-resolved
   openssh-server sudo
   cloud-init python3-cffi-backend
-  docker.io
+  docker.io iptables
   iproute2 iputils-ping ethtool tcpdump busybox-static
   procps less e2fsprogs netbase
 )
+# Docker's iptables rules go through Debian's default iptables-nft on both suites (the nf_tables
+# modules are loaded early, see swarmlab-docker.conf); iptables is named here so that it never
+# depends on what docker.io happens to pull in.
+case "$SUITE" in
+  # From trixie on, the docker CLI is its own package (docker.io holds the daemon only).
+  trixie) GUEST_PACKAGES+=(docker-cli) ;;
+esac
 
 log() { printf '[build-test-image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -81,6 +104,8 @@ command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
 command -v flock >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v sha256sum >/dev/null 2>&1 || need_pkgs+=(coreutils)
+command -v xz >/dev/null 2>&1 || need_pkgs+=(xz-utils)
+command -v zstd >/dev/null 2>&1 || need_pkgs+=(zstd)
 [[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || need_pkgs+=(debian-archive-keyring)
 if ((${#need_pkgs[@]})); then
   log "installing build dependencies: ${need_pkgs[*]}"
@@ -243,6 +268,21 @@ in_root apt-get update -qq >&2
 in_root apt-get install -y -q --no-install-recommends "${GUEST_PACKAGES[@]}" >"$WORK/apt.log" 2>&1 \
   || { tail -n 40 "$WORK/apt.log" >&2; die "apt-get install failed"; }
 find "$ROOT/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "$DEB_CACHE/" {} + 2>/dev/null || true
+# shellcheck disable=SC2016 # dpkg-query format fields, not shell expansions
+in_root dpkg-query -W -f '${Package} ${Version}\n' | LC_ALL=C sort >"$STAGE/packages.txt"
+required=(dockerd docker containerd runc iptables cloud-init sshd)
+# cloud-init 24.3 and later (trixie's) start each boot stage by sending to a socket with nc.
+[[ "$SUITE" == bookworm ]] || required+=(nc)
+for cmd in "${required[@]}"; do
+  in_root sh -c "command -v $cmd" >/dev/null || die "$cmd is missing from the guest after installing its packages"
+done
+# cloud-init must render the network-config with networkd (manifest networkRenderer), not
+# hand it to netplan or ifupdown should either have come in as a dependency.
+for p in netplan.io ifupdown; do
+  if grep -q "^$p " "$STAGE/packages.txt"; then die "$p got installed; cloud-init would render the network with it instead of networkd"; fi
+done
+log "$(in_root dockerd --version); $(in_root iptables --version)"
+log "installed: $(grep -E '^(docker\.io|docker-cli|containerd|runc|iptables|cloud-init|systemd|linux-image-[0-9].*) ' "$STAGE/packages.txt" | tr '\n' ' ')"
 
 # --- guest configuration ----------------------------------------------------
 log "configuring guest"
@@ -290,7 +330,8 @@ ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30
 EOF
 # cloud-init renders static-only .network files without IPv6AcceptRA=; networkd then
 # waits ~10 s for a router advertisement that a lab network never sends before it calls
-# the link "configured" (and cloud-init.service waits for systemd-networkd-wait-online).
+# the link "configured" (and cloud-init.service, named cloud-init-network.service from
+# cloud-init 24.3 on, waits for systemd-networkd-wait-online).
 # Add IPv6AcceptRA=no to every rendered .network that does not set it (IPv6 link-local
 # addresses stay as on any host), between cloud-init-local and networkd.
 cat >"$ROOT/usr/local/sbin/swarmlab-networkd-no-ra" <<'EOF'
@@ -381,9 +422,10 @@ xt_tcpudp
 xt_mark
 EOF
 # containerd needs neither the hostname nor cloud-init's configuration: let it start as
-# soon as the network stack is up instead of after sysinit.target (cloud-init.service),
-# so dockerd only waits for basic.target. dockerd itself keeps its normal ordering
-# (cloud-init may write /etc/docker/daemon.json before it starts).
+# soon as the network stack is up instead of after sysinit.target (which waits for
+# cloud-init.service, or cloud-init-network.service on trixie), so dockerd only waits for
+# basic.target. dockerd itself keeps its normal ordering (cloud-init may write
+# /etc/docker/daemon.json before it starts).
 mkdir -p "$ROOT/etc/systemd/system/containerd.service.d"
 cat >"$ROOT/etc/systemd/system/containerd.service.d/swarmlab-early.conf" <<'EOF'
 [Unit]
@@ -577,7 +619,14 @@ n=0
 while read -r ko; do
   n=$((n + 1))
   base="$(printf '%02d-%s' "$n" "${ko##*/}")"
-  cp "$ROOT$ko" "$IRD/lib/modules/$base"
+  # trixie's kernel ships its modules xz-compressed; busybox insmod is only sure to load
+  # plain ELF modules, so they go into the initramfs decompressed.
+  case "$ko" in
+    *.ko.xz) base="${base%.xz}"; xz -dc "$ROOT$ko" >"$IRD/lib/modules/$base" ;;
+    *.ko.zst) base="${base%.zst}"; zstd -qdc "$ROOT$ko" >"$IRD/lib/modules/$base" ;;
+    *.ko.gz) base="${base%.gz}"; gzip -dc "$ROOT$ko" >"$IRD/lib/modules/$base" ;;
+    *) cp "$ROOT$ko" "$IRD/lib/modules/$base" ;;
+  esac
   echo "$base" >>"$IRD/lib/modules/load-order"
 done < <(for m in crc32c_generic virtio_pci virtio_blk virtio_net virtio_rng ext4; do
   in_root modprobe --show-depends --set-version "$KVER" "$m"
@@ -658,7 +707,7 @@ else
   qemu-img convert -f raw -O qcow2 -m 4 -W "$WORK/disk.raw" "$STAGE/disk.qcow2"
 fi
 rm -f "$WORK/disk.raw"
-chmod 644 "$STAGE/disk.qcow2"
+chmod 644 "$STAGE/disk.qcow2" "$STAGE/packages.txt"
 
 DISK_SHA="$(sha256sum "$STAGE/disk.qcow2" | cut -d' ' -f1)"
 VSIZE="$(qemu-img info --output=json "$STAGE/disk.qcow2" | sed -n 's/.*"virtual-size": *\([0-9]*\).*/\1/p' | head -n 1)"
@@ -669,7 +718,8 @@ CLOUDINIT_VERSION="$(pkg_version cloud-init)"
 cat >"$STAGE/manifest.json" <<EOF
 {
   "name": "$NAME",
-  "os": "debian-12",
+  "os": "debian-$DEBIAN_MAJOR",
+  "suite": "$SUITE",
   "disk": "$OUT_DIR/disk.qcow2",
   "kernel": "$OUT_DIR/vmlinuz",
   "initrd": "$OUT_DIR/initrd.img",

@@ -4,7 +4,11 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
-import { metaData, networkConfig, userData } from "../../infra/guest/cloudinit";
+import { centos7NetworkFix, metaData, networkConfig, NIC_NAME, userData } from "../../infra/guest/cloudinit";
+
+/** js-yaml comes with @pulumi/pulumi; typed here for the little the tests use. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml = require("js-yaml") as { load(text: string): unknown };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-guest-"));
 const workload = {
@@ -76,26 +80,26 @@ describe("guest scripts", () => {
     expect(r.stdout.trim()).toBe("got:SECRET");
   });
 
-  it("CentOS 7 docker install points yum at the vault", () => {
-    expect(scripts.docker).toContain("vault.centos.org");
-    const repo = path.join(tmp, "CentOS-Base.repo");
-    fs.writeFileSync(repo, "mirrorlist=http://mirrorlist.centos.org/?release=7\n#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/\n");
-    const sed = /sed -i (-e '[^']*' \\\n\s+-e '[^']*') \\\n/.exec(scripts.docker)![1].replace(/\\\n\s+/, "");
-    spawnSync("bash", ["-c", `sed -i ${sed} ${repo}`]);
-    expect(fs.readFileSync(repo, "utf8")).toBe("#mirrorlist=http://mirrorlist.centos.org/?release=7\nbaseurl=http://vault.centos.org/centos/$releasever/os/$basearch/\n");
-  });
-
   it("docker install is skipped where Docker exists", () => {
     const bin = fakeDocker({ "version --format": "20.10.24+dfsg1" });
     fs.writeFileSync(path.join(bin.dir, "dockerd"), "#!/bin/sh\necho Docker version 20.10.24\n", { mode: 0o755 });
     fs.writeFileSync(path.join(bin.dir, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    const r = run(scripts.dockerPinned, bin.dir);
+    // Stand-ins, so that nothing is installed on the test machine should it lack tcpdump.
+    fs.writeFileSync(path.join(bin.dir, "tcpdump"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const etc = fs.mkdtempSync(path.join(tmp, "etc-"));
+    fs.writeFileSync(path.join(etc, "os-release"), 'ID=debian\nVERSION_ID="12"\n');
+    const r = run(dockerInstallScript({ version: "20.10", etcDir: etc }), bin.dir);
     expect(r.stderr).toContain("docker already installed");
     expect(r.stdout.trim()).toBe("docker=20.10.24+dfsg1");
     expect(r.status).toBe(0);
-    const wrong = run(dockerInstallScript({ version: "24.0" }), bin.dir);
+    const wrong = run(dockerInstallScript({ version: "24.0", etcDir: etc }), bin.dir);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain("Docker 20.10.24+dfsg1 is installed, but 24.0 was requested");
+    // A version pin matches on version boundaries: 20.1 is not 20.10.
+    const prefix = run(dockerInstallScript({ version: "20.1", etcDir: etc }), bin.dir);
+    expect(prefix.status).toBe(1);
+    expect(prefix.stderr).toContain("Docker 20.10.24+dfsg1 is installed, but 20.1 was requested");
+    expect(run(dockerInstallScript({ version: "20.10.24", etcDir: etc }), bin.dir).status).toBe(0);
   });
 
   it("swarm init is idempotent and prints only the token on stdout", () => {
@@ -270,6 +274,106 @@ describe("cloud-init seed", () => {
     expect(nc).toContain('mac_address: "52:54:00:aa:bb:cc"');
     expect(nc).toContain("address: 192.168.122.10/24");
     expect(nc).toContain("gateway: 192.168.122.1");
+  });
+  it("keeps network-config version 1, the one CentOS 7's cloud-init 19.4 renders", () => {
+    const nc = yaml.load(networkConfig(a)) as { version: number; config: { type: string; name: string; mac_address: string; subnets: { type: string }[] }[] };
+    expect(nc.version).toBe(1);
+    expect(nc.config).toHaveLength(1);
+    expect(nc.config[0]).toMatchObject({ type: "physical", name: "ens3", mac_address: "52:54:00:aa:bb:cc" });
+    expect(nc.config[0]!.subnets[0]!.type).toBe("static");
+    expect(NIC_NAME).toBe("ens3");
+  });
+  it("is valid YAML whose bootcmd carries the CentOS 7 network repair", () => {
+    const ud = yaml.load(userData(a)) as { hostname: string; bootcmd: (string | string[])[]; users: { name: string }[] };
+    expect(ud.hostname).toBe("docker0.local");
+    expect(ud.users[0]!.name).toBe("swarm");
+    expect(ud.bootcmd[0]).toEqual(["sh", "-c", "hostname docker0.local || true"]);
+    expect(ud.bootcmd[1]).toBe(centos7NetworkFix());
+    // bootcmd runs under /bin/sh: dash here, bash on CentOS.
+    expect(spawnSync("sh", ["-n", "-c", centos7NetworkFix()]).status).toBe(0);
+    expect(spawnSync("bash", ["--posix", "-n", "-c", centos7NetworkFix()]).status).toBe(0);
+    const sc = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-"], { input: centos7NetworkFix(), encoding: "utf8" });
+    expect(sc.stdout).toBe("");
+  });
+
+  /**
+   * Runs the bootcmd repair against a guest's files under a scratch root: its absolute paths
+   * moved there, systemctl and ip faked (network.service failed until started again).
+   */
+  function repair(osRelease: string, files: Record<string, string>, eth0Exists = false) {
+    const root = fs.mkdtempSync(path.join(tmp, "root-"));
+    for (const [f, text] of Object.entries({ "etc/os-release": osRelease, ...files })) {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.writeFileSync(path.join(root, f), text);
+    }
+    fs.mkdirSync(path.join(root, "sys/class/net"), { recursive: true });
+    if (eth0Exists) fs.mkdirSync(path.join(root, "sys/class/net/eth0"));
+    const bin = path.join(root, "bin");
+    fs.mkdirSync(bin);
+    const calls = path.join(root, "calls");
+    fs.writeFileSync(path.join(root, "network-failed"), "");
+    fs.writeFileSync(
+      path.join(bin, "systemctl"),
+      `#!/bin/sh\necho "systemctl $*" >>${calls}\ncase "$*" in\n  *is-failed*) [ -e ${root}/network-failed ] ;;\n  *start*) rm -f ${root}/network-failed ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(bin, "ip"), `#!/bin/sh\necho "ip $*" >>${calls}\n`, { mode: 0o755 });
+    const script = centos7NetworkFix().replace(/\/etc\//g, `${root}/etc/`).replace(/\/sys\//g, `${root}/sys/`);
+    const once = () => {
+      const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    };
+    const read = (f: string) => (fs.existsSync(path.join(root, f)) ? fs.readFileSync(path.join(root, f), "utf8") : undefined);
+    const callLog = () => (read("calls") ?? "").trim().split("\n").filter(Boolean);
+    return { once, read, callLog };
+  }
+  const CENTOS7 = 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\n';
+  const IFCFG_ETH0 = 'DEVICE="eth0"\nBOOTPROTO="dhcp"\nONBOOT="yes"\nTYPE="Ethernet"\nPERSISTENT_DHCLIENT="yes"\n';
+  // What cloud-init 19.4's sysconfig renderer leaves: NOZEROCONF=yes of the image is gone.
+  const NETWORK_BY_CLOUDINIT = "# Created by cloud-init on instance boot automatically, do not edit.\n#\nNETWORKING=yes\n";
+
+  it("on CentOS 7, removes the stale ifcfg-eth0, restores NOZEROCONF=yes and restarts the failed network.service; once", () => {
+    const g = repair(CENTOS7, {
+      "etc/sysconfig/network-scripts/ifcfg-eth0": IFCFG_ETH0,
+      "etc/sysconfig/network-scripts/ifcfg-ens3": "DEVICE=ens3\nBOOTPROTO=none\nONBOOT=yes\n",
+      "etc/sysconfig/network": NETWORK_BY_CLOUDINIT,
+    });
+    g.once();
+    expect(g.read("etc/sysconfig/network-scripts/ifcfg-eth0")).toBeUndefined();
+    expect(g.read("etc/sysconfig/network-scripts/ifcfg-ens3")).toContain("DEVICE=ens3");
+    expect(g.read("etc/sysconfig/network")).toBe(NETWORK_BY_CLOUDINIT + "NOZEROCONF=yes\n");
+    expect(g.callLog()).toEqual([
+      "ip -4 route del 169.254.0.0/16 dev ens3",
+      "systemctl is-failed --quiet network.service",
+      "systemctl --no-block start network.service",
+    ]);
+    // Every later boot: nothing to repair, nothing restarted.
+    g.once();
+    expect(g.read("etc/sysconfig/network")).toBe(NETWORK_BY_CLOUDINIT + "NOZEROCONF=yes\n");
+    expect(g.callLog().filter((c) => c.includes("start"))).toHaveLength(1);
+  });
+
+  it("keeps ifcfg-eth0 while an eth0 exists (no rename happened)", () => {
+    const g = repair(CENTOS7, { "etc/sysconfig/network-scripts/ifcfg-eth0": IFCFG_ETH0, "etc/sysconfig/network": "NETWORKING=yes\nNOZEROCONF=yes\n" }, true);
+    g.once();
+    expect(g.read("etc/sysconfig/network-scripts/ifcfg-eth0")).toBe(IFCFG_ETH0);
+    expect(g.read("etc/sysconfig/network")).toBe("NETWORKING=yes\nNOZEROCONF=yes\n");
+  });
+
+  it("changes nothing on other systems (the Debian test image)", () => {
+    const g = repair('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', {
+      "etc/sysconfig/network-scripts/ifcfg-eth0": IFCFG_ETH0,
+      "etc/sysconfig/network": "NETWORKING=yes\n",
+    });
+    g.once();
+    expect(g.read("etc/sysconfig/network-scripts/ifcfg-eth0")).toBe(IFCFG_ETH0);
+    expect(g.read("etc/sysconfig/network")).toBe("NETWORKING=yes\n");
+    expect(g.callLog()).toEqual([]);
+    // Nor on a later CentOS.
+    const stream = repair('ID="centos"\nVERSION_ID="9"\n', { "etc/sysconfig/network-scripts/ifcfg-eth0": IFCFG_ETH0 });
+    stream.once();
+    expect(stream.read("etc/sysconfig/network-scripts/ifcfg-eth0")).toBe(IFCFG_ETH0);
   });
   it("changes the instance-id when the seed changes", () => {
     const m1 = metaData(a, userData(a));
