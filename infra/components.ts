@@ -231,6 +231,8 @@ export interface SwarmClusterArgs {
 /** CL-1: `docker swarm init` on the manager, `docker swarm join` on every worker. */
 export class SwarmCluster extends pulumi.ComponentResource {
   public readonly managerAddress: string;
+  /** Completes when the manager has a swarm (the workload can be declared then). */
+  public readonly init: GuestCommand;
   /** Completes when every worker has joined. */
   public readonly joins: GuestCommand[];
 
@@ -238,7 +240,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     super(`${TYPE}:lab:Swarm`, name, {}, opts);
     this.managerAddress = args.manager.address;
 
-    const init = new GuestCommand(
+    const init = (this.init = new GuestCommand(
       `${name}-init`,
       {
         connection: args.manager.connection,
@@ -248,7 +250,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         secretStdout: true,
       },
       { parent: this, dependsOn: [args.manager.docker], additionalSecretOutputs: ["stdout"] },
-    );
+    ));
     const joinToken = pulumi.secret(init.stdout);
 
     this.joins = args.workers.map(

@@ -142,7 +142,9 @@ export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
       nodes: cfg.hosts.map((h) => h.hostname),
       timeoutSec: opts.workloadTimeoutSec ?? 600,
     },
-    { dependsOn: [swarm] },
+    // Declared as soon as the manager has a swarm: the service's second task waits for the
+    // worker (one replica per node), so the worker's boot and join overlap the first task's start.
+    { dependsOn: [swarm.init] },
   );
 
   const labDir = path.join(opts.stateRoot, ".swarmlab", cfg.stack);

@@ -342,15 +342,18 @@ export interface WorkloadArgs {
 
 /**
  * WL-1 and WL-2: the overlay network and the service, then waits until one task runs on
- * each node. Run again on a running lab it rolls a changed image out (`docker service update
- * --image`) and spreads tasks that a returning node lost. On timeout it prints `docker service
- * ps --no-trunc` so the user sees why.
+ * each node. It runs as soon as the manager has a swarm: the service allows one replica per
+ * node, so the task of a node still booting or joining waits for it (the swarm does not move
+ * tasks once they run). Run again on a running lab it rolls a changed image out (`docker
+ * service update --image`) and spreads tasks stacked on one node (a service made without the
+ * per-node limit). On timeout it prints `docker service ps --no-trunc` so the user sees why.
  */
 export function workloadScript(a: WorkloadArgs): string {
   const create = [
     "docker service create --detach",
     ...(a.pull ? [] : ["--no-resolve-image"]),
     `--replicas ${a.replicas}`,
+    ...(a.replicas <= a.nodes.length ? ["--replicas-max-per-node 1"] : []),
     `--network ${shq(a.overlay)}`,
     `--name ${shq(a.service)}`,
     shq(a.image),
@@ -369,12 +372,6 @@ diagnose() {
   echo "--- docker node ls" >&2; docker node ls >&2 || true
   echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
 }
-for node in ${a.nodes.map(shq).join(" ")}; do
-  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
-    expired && { diagnose; fail "node $node is not Ready after ${a.timeoutSec}s"; }
-    sleep 2
-  done
-done
 if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
   have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
   [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
@@ -400,9 +397,16 @@ elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.Con
   done
   state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})
   case "$state" in ""|completed) ;; *) diagnose; fail "the update of ${a.service} to ${a.image} ended $state" ;; esac
-elif ! spread; then
-  # A node came back (its guest was defined anew) after the swarm had moved its task away:
-  # the swarm does not move tasks back by itself, so restart them to spread them again.
+fi
+for node in ${a.nodes.map(shq).join(" ")}; do
+  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
+    expired && { diagnose; fail "node $node is not Ready after ${a.timeoutSec}s"; }
+    sleep 2
+  done
+done
+if ! spread && [ "$count" -eq ${a.replicas} ]; then
+  # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
+  # and does not move it back by itself, so restart the tasks to spread them again.
   docker service update --force --detach ${shq(a.service)} >&2
 fi
 while :; do

@@ -150,12 +150,12 @@ describe("guest scripts", () => {
     expect(r.status).toBe(0);
     const calls = bin.calls();
     expect(calls).toContain("network create -d overlay --subnet 192.168.200.0/24 demonet");
-    expect(calls).toContain("service create --detach --replicas 2 --network demonet --name demoservice alpine sleep 50000");
+    expect(calls).toContain("service create --detach --replicas 2 --replicas-max-per-node 1 --network demonet --name demoservice alpine sleep 50000");
   });
 
   it("workload without pulling adds --no-resolve-image", () => {
     expect(workloadScript({ ...workload, pull: false, image: "swarmlab/busybox-static:local" })).toContain(
-      "docker service create --detach --no-resolve-image --replicas 2 --network 'demonet' --name 'demoservice' 'swarmlab/busybox-static:local' 'sleep' '50000'",
+      "docker service create --detach --no-resolve-image --replicas 2 --replicas-max-per-node 1 --network 'demonet' --name 'demoservice' 'swarmlab/busybox-static:local' 'sleep' '50000'",
     );
   });
 
@@ -218,6 +218,21 @@ describe("guest scripts", () => {
     const r = run(scripts.workload, bin.dir);
     expect(r.status).toBe(0);
     expect(bin.calls().filter((c) => c.startsWith("service update"))).toEqual([]);
+  });
+
+  it("workload declares the service before the worker is Ready, then waits for its task", () => {
+    const bin = fakeDocker({
+      "node ls --filter name=docker0.local": "docker0.local Ready\n",
+      "node ls --filter name=docker1.local": "",
+      "network inspect demonet": "FAIL",
+      "service inspect": "FAIL",
+    });
+    const r = run(workloadScript({ ...workload, timeoutSec: 1 }), bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("node docker1.local is not Ready");
+    const calls = bin.calls();
+    expect(calls.findIndex((c) => c.startsWith("service create"))).toBeGreaterThanOrEqual(0);
+    expect(calls.findIndex((c) => c.startsWith("service create"))).toBeLessThan(calls.findIndex((c) => c.startsWith("node ls --filter name=docker1.local")));
   });
 
   it("workload leaves a running, spread service alone", () => {

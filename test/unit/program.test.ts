@@ -113,7 +113,8 @@ describe("the program under mocks", () => {
     after("swarm-init", "docker0-docker");
     after("swarm-join-docker1", "swarm-init");
     after("swarm-join-docker1", "docker1-docker");
-    after("workload-service", "swarm-join-docker1");
+    // The workload is declared once the manager has a swarm; the worker's join runs alongside.
+    after("workload-service", "swarm-init");
     after("files", "ssh-key");
   });
 
