@@ -636,16 +636,16 @@ async function ensureHostTools(log: (s: string) => void): Promise<void> {
  * Starts the test hypervisor, runs a command inside its network namespace (so everything the
  * command does stays there), then stops the hypervisor whatever happened.
  */
-/** Builds (or finds cached) the Debian 12 test guest image; returns its manifest.json. */
-async function buildTestImage(log: (s: string) => void): Promise<string> {
+/** Builds (or finds cached) a Debian test guest image (bookworm or trixie); returns its manifest.json. */
+async function buildTestImage(log: (s: string) => void, suite = "bookworm"): Promise<string> {
   const { spawnSync } = await import("child_process");
   const path = await import("path");
   const t0 = Date.now();
   const script = path.resolve(__dirname, "build-test-image.sh");
-  const r = spawnSync("bash", [script], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`build-test-image.sh failed (exit ${r.status})`);
+  const r = spawnSync("bash", [script], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", env: { ...process.env, SWARMLAB_TEST_SUITE: suite } });
+  if (r.status !== 0) throw new Error(`build-test-image.sh (${suite}) failed (exit ${r.status})`);
   const dir = r.stdout.trim().split("\n").pop() ?? "";
-  log(`test image ready in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${dir}`);
+  log(`test image (${suite}) ready in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${dir}`);
   return path.join(dir, "manifest.json");
 }
 
@@ -711,6 +711,10 @@ async function main(argv: string[]): Promise<number> {
       // The image is built from Debian's mirror, so outside the namespace (which has no way out).
       env.SWARMLAB_TEST_IMAGE_MANIFEST = await buildTestImage(log);
     }
+    // Debian 13: Docker 26.1, the engine line CentOS 7 users get (docker-ce 26.1.4).
+    if (opts.includes("--with-debian13-image") && !process.env.SWARMLAB_TEST_IMAGE_MANIFEST_DEBIAN13) {
+      env.SWARMLAB_TEST_IMAGE_MANIFEST_DEBIAN13 = await buildTestImage(log, "trixie");
+    }
     // The Pulumi CLI is built from Go modules, also outside the namespace.
     const engine = opts.includes("--with-engine") ? (await import("./engine")).installTestEngine(log) : undefined;
     try {
@@ -719,7 +723,7 @@ async function main(argv: string[]): Promise<number> {
       engine?.remove();
     }
   }
-  process.stderr.write("usage: testhv.ts up | down <netns> [--force] | run [--with-test-image] [--with-engine] -- <command...>\n");
+  process.stderr.write("usage: testhv.ts up | down <netns> [--force] | run [--with-test-image] [--with-debian13-image] [--with-engine] -- <command...>\n");
   return 2;
 }
 
