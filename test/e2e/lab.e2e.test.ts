@@ -111,7 +111,8 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
   it("npm run up builds the lab in phases and ends with a verify in which no fact fails", () => {
     const { total, phases } = phasesOf(up!.output);
     log(`TIMINGS: up ${total.toFixed(1)} s (npm run up incl. verify: ${up!.seconds.toFixed(1)} s); ${JSON.stringify(phases)}`);
-    const order = ["define", "ssh", "docker", "swarm", "workload"];
+    // The interrupted up may already have defined the domains; every later phase ran in this one.
+    const order = ["define", "ssh", "docker", "swarm", "workload"].filter((p, i) => i > 0 || p in phases);
     expect(Object.keys(phases)).toEqual(order);
     for (let i = 1; i < order.length; i++) expect(phases[order[i]]).toBeGreaterThan(phases[order[i - 1]]);
     // The verify summary that `up` printed: every fact passes or is a documented change.
