@@ -14,6 +14,7 @@ import { centos7NetworkFix } from "../../infra/guest/cloudinit";
 import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
 import { buildTrafficScript } from "../../scripts/plumbing/traffic";
 import { buildGatherScript } from "../../scripts/verify/gather-script";
+import { LAB_PLAN, WORKLOAD_ARGS } from "./lab-values";
 
 /** What bash 4.2 does not have, with the bash release that brought it. */
 const NEWER_THAN_BASH42: { name: string; since: string; re: RegExp; sample: string }[] = [
@@ -49,17 +50,7 @@ function bash42Problems(script: string): string[] {
   return problems;
 }
 
-const workload = {
-  overlay: "demonet",
-  subnet: "192.168.200.0/24",
-  service: "demoservice",
-  replicas: 2,
-  image: "alpine",
-  command: ["sleep", "50000"],
-  pull: false,
-  nodes: ["docker0.local", "docker1.local"],
-  timeoutSec: 300,
-};
+const workload = { ...WORKLOAD_ARGS, pull: false, timeoutSec: 300 };
 
 /** Every script a guest runs, as it is sent. */
 const GUEST_SCRIPTS: Record<string, string> = {
@@ -71,19 +62,7 @@ const GUEST_SCRIPTS: Record<string, string> = {
   workload: workloadScript(workload),
   workloadPull: workloadScript({ ...workload, pull: true }),
   asRoot: asRoot("docker", dockerInstallScript({ version: "24.0.7" })),
-  traffic: buildTrafficScript({
-    service: "demoservice",
-    overlay: "demonet",
-    overlaySubnet: "192.168.200.0/24",
-    overlayGateway: "192.168.200.1",
-    labCidr: "192.168.122.0/24",
-    pathTarget: "192.168.122.1",
-    localAddress: "192.168.122.10",
-    peerAddress: "192.168.122.11",
-    peerTaskAddress: "192.168.200.4",
-    underlayNic: "ens3",
-    vni: 4097,
-  }),
+  traffic: buildTrafficScript(LAB_PLAN),
 };
 
 /**

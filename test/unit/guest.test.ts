@@ -5,23 +5,14 @@ import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
 import { centos7NetworkFix, metaData, networkConfig, NIC_NAME, userData } from "../../infra/guest/cloudinit";
+import { WORKLOAD_ARGS } from "./lab-values";
 
 /** js-yaml comes with @pulumi/pulumi; typed here for the little the tests use. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require("js-yaml") as { load(text: string): unknown };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-guest-"));
-const workload = {
-  overlay: "demonet",
-  subnet: "192.168.200.0/24",
-  service: "demoservice",
-  replicas: 2,
-  image: "alpine",
-  command: ["sleep", "50000"],
-  pull: true,
-  nodes: ["docker0.local", "docker1.local"],
-  timeoutSec: 5,
-};
+const workload = WORKLOAD_ARGS;
 
 const scripts: Record<string, string> = {
   ready: waitReadyScript("docker0.local"),

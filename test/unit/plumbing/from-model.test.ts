@@ -9,6 +9,7 @@ import type { VerifyReport } from "../../../scripts/verify/report";
 import { ifaceId, loadDiagramRenderer, nsId, vethId, type DiagramRenderer } from "../../../scripts/plumbing/diagram";
 import { diagramFromModel, htmlFormatter, looksLikeLabModel, trafficPlanFromModel } from "../../../scripts/plumbing/from-model";
 import { buildTrafficScript } from "../../../scripts/plumbing/traffic";
+import { LAB_PLAN } from "../lab-values";
 
 let renderer: DiagramRenderer;
 beforeAll(async () => {
@@ -147,17 +148,8 @@ describe("diagramFromModel on verify's live-like fixtures (gathered from the net
     expect(host).toBe("docker0");
     const docker0Task = model.hosts[0]!.namespaces.find((n) => n.kind === "sandbox")!;
     expect(plan).toMatchObject({
-      service: "demoservice",
-      overlay: "demonet",
-      overlaySubnet: "192.168.200.0/24",
-      overlayGateway: "192.168.200.1",
-      labCidr: "192.168.122.0/24",
-      pathTarget: "192.168.122.1",
-      localAddress: "192.168.122.10",
-      peerAddress: "192.168.122.11",
-      peerTaskAddress: "192.168.200.4",
+      ...LAB_PLAN,
       underlayNic: "enp1s0",
-      vni: 4097,
       container: docker0Task.task!.containerId,
     });
     expect(() => buildTrafficScript(plan)).not.toThrow();

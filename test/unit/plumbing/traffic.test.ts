@@ -21,6 +21,7 @@ import {
   TrafficPlanError,
   type TrafficPlan,
 } from "../../../scripts/plumbing/traffic";
+import { LAB_PLAN } from "../lab-values";
 
 const FIX = path.join(__dirname, "../../fixtures/plumbing");
 const readFix = (p: string): string => fs.readFileSync(path.join(FIX, p), "utf8");
@@ -28,20 +29,6 @@ const readFix = (p: string): string => fs.readFileSync(path.join(FIX, p), "utf8"
 /** The plan of the netns emulation the recorded outputs come from (traffic/emulate-traffic.sh). */
 const EMU_PLAN = JSON.parse(readFix("traffic/plan-emu.json")) as TrafficPlan;
 
-/** The lab's plan (inventory defaults). */
-const LAB_PLAN: TrafficPlan = {
-  service: "demoservice",
-  overlay: "demonet",
-  overlaySubnet: "192.168.200.0/24",
-  overlayGateway: "192.168.200.1",
-  labCidr: "192.168.122.0/24",
-  pathTarget: "192.168.122.1",
-  localAddress: "192.168.122.10",
-  peerAddress: "192.168.122.11",
-  peerTaskAddress: "192.168.200.4",
-  underlayNic: "ens3",
-  vni: 4097,
-};
 
 describe("resolvePlan: what the script may target", () => {
   it("accepts the lab's plan and fills in bounded defaults", () => {
