@@ -422,7 +422,10 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     await sh(manager!, "docker network create -d overlay --subnet 192.168.201.0/24 demonet");
     await sh(manager!, "docker service create --detach --no-resolve-image --replicas 2 --network demonet --name demoservice swarmlab/busybox-static:v2 sleep 50000");
     await converge(["docker0.local", "docker1.local"]);
-    expect(await failing()).toEqual(["IPAM-1", "RT-1", "SB-1", "SB-2", "VXLAN-1", "WL-1"]);
+    // The swarm may give the new network the freed VXLAN id 4097 again (VXLAN-1 then holds) or the next one.
+    const vni = await sh(manager!, `docker network inspect demonet --format '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}'`);
+    log(`break (c): demonet recreated on 192.168.201.0/24 with VXLAN id ${vni}`);
+    expect(await failing()).toEqual(["IPAM-1", "RT-1", "SB-1", "SB-2", ...(vni === "4097" ? [] : ["VXLAN-1"]), "WL-1"]);
   });
 
   it("npm run down -- --remove leaves nothing of the lab, and everything else as it was", async () => {
