@@ -49,7 +49,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start=$(date +%s)
-log "building the Pulumi CLI v$version from Go modules in $work (first build: 10-25 minutes on 2 cores)"
+log "building the Pulumi CLI v$version from Go modules in $work (the first build took about 4 minutes on 2 cores)"
 cd "$work"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 go mod init swarmlab.local/pulumi-cli >/dev/null 2>&1
