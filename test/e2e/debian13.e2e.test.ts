@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testImageConfig } from "../harness/image";
 import { labDriver, NpmRun, RESULTS } from "./driver";
 
 const MANIFEST = process.env.SWARMLAB_TEST_IMAGE_MANIFEST_DEBIAN13;
@@ -19,15 +20,7 @@ let report: any;
 beforeAll(async () => {
   if (!process.env.SWARMLAB_E2E_NETNS || !MANIFEST) throw new Error("run through npm run test:e2e, which builds the Debian 13 image and starts the test hypervisor");
   sweep();
-  const config: Record<string, string> = {
-    "swarmlab:domainType": "qemu",
-    "swarmlab:vcpus": "1",
-    "swarmlab:memoryMiB": "1536",
-    "swarmlab:baseImage": MANIFEST,
-    "swarmlab:workloadImage": "swarmlab/busybox-static:local",
-    "swarmlab:workloadImagePull": "false",
-    "swarmlab:verifyAfterUp": "false",
-  };
+  const config = { ...testImageConfig(MANIFEST), "swarmlab:verifyAfterUp": "false" };
   const set = await npmRun("pulumi", "--", "config", "set-all", "--stack", STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]));
   if (set.code !== 0) throw new Error(`config set-all failed (${set.code})`);
   up = await npmRun("up", "--", "--stack", STACK);

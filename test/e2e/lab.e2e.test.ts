@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { NodeSSH } from "node-ssh";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestImage } from "../harness/image";
+import { ensureTestImage, testImageConfig } from "../harness/image";
 import { runVerify } from "../../scripts/verify/run";
 import { renderLabDiagram } from "../../scripts/diagram";
 import { vethId } from "../../scripts/plumbing/diagram";
@@ -75,15 +75,7 @@ beforeAll(async () => {
   removeBystanders();
   defineBystanders();
 
-  const config: Record<string, string> = {
-    "swarmlab:libvirtUri": URI,
-    "swarmlab:domainType": "qemu",
-    "swarmlab:vcpus": "1",
-    "swarmlab:memoryMiB": "1536",
-    "swarmlab:baseImage": manifest,
-    "swarmlab:workloadImage": "swarmlab/busybox-static:local",
-    "swarmlab:workloadImagePull": "false",
-  };
+  const config = { "swarmlab:libvirtUri": URI, ...testImageConfig(manifest) };
   const set = await npmRun("pulumi", "--", "config", "set-all", "--stack", STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]));
   if (set.code !== 0) throw new Error(`config set-all failed (${set.code})`);
 

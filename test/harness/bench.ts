@@ -17,6 +17,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { testImageConfig } from "./image";
 
 const ROOT = path.resolve(__dirname, "../..");
 const STACK = "bench";
@@ -71,14 +72,7 @@ async function main(): Promise<void> {
     if (v !== undefined && Number.isFinite(v)) (samples[k] ??= []).push(v);
   };
   await npmRun("down", "--", "--stack", STACK, "--remove");
-  const config = {
-    "swarmlab:domainType": "qemu",
-    "swarmlab:vcpus": "1",
-    "swarmlab:memoryMiB": "1536",
-    "swarmlab:baseImage": manifest,
-    "swarmlab:workloadImage": "swarmlab/busybox-static:local",
-    "swarmlab:workloadImagePull": "false",
-  };
+  const config = testImageConfig(manifest);
   for (let i = 1; i <= runs; i++) {
     process.stderr.write(`bench: cycle ${i} of ${runs}\n`);
     await must("config", "pulumi", "--", "config", "set-all", "--stack", STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]));

@@ -29,3 +29,15 @@ export async function ensureTestImage(log: (line: string) => void): Promise<stri
   log(`test image ready in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${manifest}`);
   return manifest;
 }
+
+/** The stack settings that put a lab on the test image: TCG, small guests, its local workload image. */
+export function testImageConfig(manifest: string): Record<string, string> {
+  return {
+    "swarmlab:domainType": "qemu",
+    "swarmlab:vcpus": "1",
+    "swarmlab:memoryMiB": "1536",
+    "swarmlab:baseImage": manifest,
+    "swarmlab:workloadImage": "swarmlab/busybox-static:local",
+    "swarmlab:workloadImagePull": "false",
+  };
+}

@@ -9,6 +9,7 @@ import { bridgeName, domainXml, macFor, networkXml, overlayVolumeXml, poolXml } 
 import { virshProvider } from "../../infra/libvirt/provider";
 import { labFilesProvider, sshKeyProvider } from "../../infra/local";
 import { loadDynamicProvider } from "../harness/dynamic";
+import { domainArgs } from "../fixtures/provider/libvirt-defs";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-xml-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -20,21 +21,7 @@ function validate(kind: string, xml: string): void {
   expect(r.status, `${kind} XML does not validate:\n${r.stderr}\n${xml}`).toBe(0);
 }
 
-const dom = {
-  name: "swarmlab-dev-docker0",
-  type: "kvm" as const,
-  memoryMiB: 2048,
-  vcpus: 2,
-  pool: "swarmlab-dev",
-  diskVolume: "swarmlab-dev-docker0.qcow2",
-  seedVolume: "swarmlab-dev-docker0-seed.iso",
-  network: "swarmlab-dev",
-  mac: macFor("dev", "docker0"),
-  stack: "dev",
-  host: "docker0",
-  role: "manager",
-  consoleLog: "/var/log/libvirt/qemu/swarmlab-dev-docker0-console.log",
-};
+const dom = domainArgs;
 
 describe("libvirt XML, checked against libvirt's own schemas", () => {
   it("network", () => {
