@@ -5,6 +5,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "./config";
+import type { WorkloadArgs } from "./guest/scripts";
 import { LabHost, LabNetwork, LabStorage, SwarmCluster, SwarmWorkload } from "./components";
 import { LabFiles, SshKeyPair } from "./local";
 import { bridgeName, macFor } from "./libvirt/xml";
@@ -66,6 +67,22 @@ export function sshConfigOf(cfg: LabConfig, keyFile: string, knownHostsFile: str
       )
       .join("\n")
   );
+}
+
+/** What the workload step (and `npm run reset`'s readiness check) runs with. */
+export function workloadArgsOf(cfg: LabConfig, timeoutSec: number): WorkloadArgs {
+  const w = cfg.lab.workload;
+  return {
+    overlay: w.overlay.name,
+    subnet: w.overlay.subnet,
+    service: w.service.name,
+    replicas: w.service.replicas,
+    image: cfg.workloadImage,
+    command: w.service.command,
+    pull: cfg.workloadImagePull,
+    nodes: cfg.hosts.map((h) => h.hostname),
+    timeoutSec,
+  };
 }
 
 export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
@@ -132,15 +149,7 @@ export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
     {
       manager,
       hosts,
-      overlay: cfg.lab.workload.overlay.name,
-      subnet: cfg.lab.workload.overlay.subnet,
-      service: svc.name,
-      replicas: svc.replicas,
-      image: cfg.workloadImage,
-      command: svc.command,
-      pull: cfg.workloadImagePull,
-      nodes: cfg.hosts.map((h) => h.hostname),
-      timeoutSec: opts.workloadTimeoutSec ?? 600,
+      ...workloadArgsOf(cfg, opts.workloadTimeoutSec ?? 600),
     },
     // Declared as soon as the manager has a swarm: the service's second task waits for the
     // worker (one replica per node), so the worker's boot and join overlap the first task's start.

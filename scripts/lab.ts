@@ -23,6 +23,7 @@ import { CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig, validateStackNa
 import { runOnGuest } from "../infra/guest/command";
 import { ensurePassphraseFile } from "../infra/local";
 import { asRoot, workloadScript } from "../infra/guest/scripts";
+import { workloadArgsOf } from "../infra/program";
 import { revertToBaseline, saveBaseline, withBaseline } from "../infra/libvirt/snapshots";
 import { fixedSettings, refusedChanges } from "../infra/settings";
 import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
@@ -121,6 +122,9 @@ async function pulumiCli(): Promise<string> {
   }
 }
 
+/** PATH with the CLI's directory first, as the npm package `pulumi` runs it (plugins beside it are found). */
+const pathWith = (bin: string) => `${path.dirname(bin)}${path.delimiter}${process.env.PATH ?? ""}`;
+
 /** Checks the CLI can run the program: the dynamic-provider plugin must sit beside it or on PATH. */
 function checkEngine(bin: string): void {
   const plugin = "pulumi-resource-pulumi-nodejs";
@@ -142,7 +146,7 @@ async function openStack(stackName: string, env: Record<string, string>, bin: st
       workDir: ROOT,
       pulumiCommand,
       secretsProvider: "passphrase",
-      envVars: { ...env, PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH ?? ""}` },
+      envVars: { ...env, PATH: pathWith(bin) },
     },
   );
 }
@@ -179,24 +183,7 @@ async function reset(stack: Stack): Promise<void> {
     cfg.hosts.map((h) => runOnGuest({ connection: connection(h.address), create: `sudo -n date -u -s @${Math.round(Date.now() / 1000)} >/dev/null` })),
   );
   const manager = cfg.hosts.find((h) => h.role === "manager")!;
-  const w = cfg.lab.workload;
-  await runOnGuest({
-    connection: connection(manager.address),
-    create: asRoot(
-      "reset",
-      workloadScript({
-        overlay: w.overlay.name,
-        subnet: w.overlay.subnet,
-        service: w.service.name,
-        replicas: w.service.replicas,
-        image: cfg.workloadImage,
-        command: w.service.command,
-        pull: cfg.workloadImagePull,
-        nodes: cfg.hosts.map((h) => h.hostname),
-        timeoutSec: 120,
-      }),
-    ),
-  });
+  await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", workloadScript(workloadArgsOf(cfg, 120))) });
   write(`swarmlab: lab ${cfg.stack} reset in ${((Date.now() - t0) / 1000).toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`);
 }
 
@@ -264,7 +251,7 @@ async function run(args: LabArgs): Promise<number> {
   const bin = await pulumiCli();
   checkEngine(bin);
   if (args.verb === "pulumi") {
-    const cliEnv = { ...process.env, ...env, PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH ?? ""}` };
+    const cliEnv = { ...process.env, ...env, PATH: pathWith(bin) };
     const rest = [...args.rest];
     if (rest[0] === "config") {
       // Configuring a stack that `up` has not created yet: create it (as `up` would) first.
