@@ -16,6 +16,7 @@ packages=(
   openssh-client                        # ssh -F .swarmlab/<stack>/ssh_config
   iproute2 procps                       # ip netns for the test hypervisor, pgrep
   shellcheck                            # lints the guest scripts in the unit tests
+  python3                               # runs verify's Docker API client in the unit tests
   chromium fonts-liberation             # screenshots of the HTML report in the end-to-end test
 )
 export DEBIAN_FRONTEND=noninteractive

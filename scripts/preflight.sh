@@ -33,6 +33,7 @@ needs=(
   "ip|iproute2|tests"
   "pgrep|procps|tests"
   "shellcheck|shellcheck|tests"
+  "python3|python3|tests"
   "chromium|chromium|tests"
   "go|none: a Go toolchain >= 1.25 (Debian 12's golang-go is too old)|tests"
 )

@@ -3,7 +3,8 @@
  *
  *   npx tsx scripts/verify.ts [--stack NAME | --inventory FILE] [--format text|json|junit|html]
  *                             [--only ID,...] [--output FILE] [--no-traffic]
- *                             [--save-raw DIR] [--replay DIR] [--ip-text] [--quiet]
+ *                             [--save-raw DIR] [--replay DIR] [--ip-text]
+              [--docker-cli] [--quiet]
  *
  * After the gather (one SSH session per host), the traffic checks PATH-1..4
  * run in one more session on the manager (pings from its demoservice task, a
@@ -39,6 +40,9 @@ const USAGE = `usage: verify [--stack NAME (default dev) | --inventory FILE] [--
   --replay DIR       check outputs saved with --save-raw instead of connecting
                      (PATH-1..4 judged again from its traffic script output; no traffic is sent)
   --ip-text          use iproute2's text output even where ip -j works
+  --docker-cli       ask docker through its CLI (one program run per question) even where
+                     the host has Python and the engine's socket, whose API verify reads
+                     in one process by default (the same answers, several seconds sooner)
   --quiet            no progress on stderr
 
 Each fact is PASS, CHANGED (a documented newer-engine difference, explained),
@@ -90,6 +94,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case "--ip-text":
         options.forceText = true;
+        break;
+      case "--docker-cli":
+        options.dockerCli = true;
         break;
       case "--no-traffic":
         options.traffic = false;

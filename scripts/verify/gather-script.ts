@@ -12,9 +12,11 @@
  * empty output. It runs as root (`sudo -n bash -s`, script on stdin) on
  * Debian 12 (iproute2 6.1: `ip -j`) and CentOS 7 (no `ip -j`: text output).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ParseError, splitLines } from "./errors";
 
-export const GATHER_SCRIPT_VERSION = 3;
+export const GATHER_SCRIPT_VERSION = 4;
 export const MARK = "@@swarmlab:";
 
 export interface GatherScriptOptions {
@@ -34,7 +36,22 @@ export interface GatherScriptOptions {
    * run only when docker info says the host is a manager after all.
    */
   manager?: boolean;
+  /**
+   * How the docker sections are read: "auto" (default) asks the engine's API over its socket
+   * from one Python process where the host has Python and the socket, else runs the docker CLI;
+   * "cli" always runs the CLI.
+   */
+  dockerClient?: "auto" | "cli";
+  /** The engine's socket for the API path. Default /var/run/docker.sock. */
+  dockerSocket?: string;
 }
+
+/**
+ * The API path's client (gather-docker-api.py): one Python process asks the engine for what
+ * ten docker CLI runs would, and prints the same sections. Each CLI run costs about half a
+ * second of an emulated CPU; this whole client about as much as one.
+ */
+export const DOCKER_API_CLIENT = fs.readFileSync(path.join(__dirname, "gather-docker-api.py"), "utf8");
 
 export const DEFAULT_NETNS_DIR = "/var/run/docker/netns";
 
@@ -80,6 +97,8 @@ export function buildGatherScript(opts: GatherScriptOptions): string {
   assertSafeName("overlay", opts.overlay);
   assertSafeName("netnsDir", netnsDir);
   const timeout = Math.max(1, Math.floor(opts.commandTimeout ?? 60));
+  const dockerSocket = opts.dockerSocket ?? "/var/run/docker.sock";
+  assertSafeName("dockerSocket", dockerSocket);
   return `#!/bin/bash
 # swarmlab verify: gather script v${GATHER_SCRIPT_VERSION} (generated; do not edit).
 # Prints each command's output once, framed by ${MARK}begin/end markers. The docker CLI calls
@@ -100,6 +119,12 @@ SWL_INFO_FMT=${shellQuote(INFO_FORMAT)}
 SWL_INFO_FMT_OLD=${shellQuote(INFO_FORMAT_OLD)}
 SWL_INSPECT_FMT=${shellQuote(INSPECT_FORMAT)}
 SWL_SERVICE_FMT=${shellQuote(SERVICE_FORMAT)}
+SWL_DOCKER_API=${opts.dockerClient === "cli" ? 0 : 1}
+SWL_DOCKER_SOCK=${shellQuote(dockerSocket)}
+SWL_TIMEOUT=${timeout}
+# The API path's Python client (scripts/verify/gather-docker-api.py), verbatim.
+# shellcheck disable=SC2016
+SWL_API_PY=${shellQuote(DOCKER_API_CLIENT)}
 swl_tmp=$(mktemp -d 2>/dev/null) || swl_tmp=/tmp/swarmlab-gather.$$
 mkdir -p "$swl_tmp" || exit 97
 trap 'rm -rf "$swl_tmp"' EXIT
@@ -109,10 +134,14 @@ swl_jt="$swl_tmp/j0"
 mkdir -p "$swl_jt" || exit 97
 
 # swl_t CMD...: run a program with a time limit (exit code 124 when it hangs).
+# swl_t3: the same for the API client, whose every request has that limit of its own (after one
+# goes unanswered it asks nothing more): three times as long for all of them together.
 if command -v timeout >/dev/null 2>&1; then
   swl_t() { timeout ${timeout} "$@"; }
+  swl_t3() { timeout ${timeout * 3} "$@"; }
 else
   swl_t() { "$@"; }
+  swl_t3() { "$@"; }
 fi
 # Every docker call of this script goes through the time limit.
 docker() {
@@ -123,6 +152,16 @@ docker() {
 # Starting a program costs tens of milliseconds on an emulated CPU (65 ms measured under
 # TCG), so the framing below uses bash builtins only: the one program a section starts is
 # the command it records.
+
+# swl_cat FILE: a file's content, read by bash itself (cat, uname -r: one program start less).
+swl_cat() {
+  swl_c=""
+  IFS= read -r -d '' swl_c <"$1" || [ -n "$swl_c" ] || [ -r "$1" ] || return 1
+  printf '%s' "$swl_c"
+}
+# swl_local CMD...: a program that only reads local state and cannot hang (no time limit, which
+# would be one more program start).
+swl_local() { "$@"; }
 
 # swl_section KEY CMD [ARGS...]: run CMD once and print its framed stdout.
 swl_section() {
@@ -190,12 +229,13 @@ swl_meta() {
   printf 'uid=%s\\n' "$EUID"
   printf 'is_manager=%s\\n' "$SWL_IS_MANAGER"
   printf 'expect_manager=%s\\n' "$SWL_EXPECT_MANAGER"
+  printf 'docker_client=%s\\n' "$SWL_DOCKER_CLIENT"
   TZ=UTC printf 'date=%(%Y-%m-%dT%H:%M:%SZ)T\\n' -1
 }
 
 # One stat for all of them: "<name> <inode>", the host's own as @host.
 swl_netns_inodes() {
-  swl_t stat -L -c '%i %n' /proc/self/ns/net "$SWL_NETNS_DIR"/* 2>/dev/null >"$swl_jt/inodes"
+  stat -L -c '%i %n' /proc/self/ns/net "$SWL_NETNS_DIR"/* 2>/dev/null >"$swl_jt/inodes"
   while read -r swl_i swl_n; do
     if [ "$swl_n" = /proc/self/ns/net ]; then printf '@host %s\\n' "$swl_i"; else printf '%s %s\\n' "\${swl_n##*/}" "$swl_i"; fi
   done <"$swl_jt/inodes"
@@ -321,6 +361,35 @@ swl_job_containers() {
   done
 }
 
+# The API path: one Python process asks the engine over its socket for every docker section
+# (tasks' execs included) and frames them itself. Where that Python cannot even start (too old,
+# broken), it printed nothing: the CLI jobs' sections are gathered here instead, one after another.
+swl_job_api() {
+  printf '%s' "$SWL_API_PY" >"$swl_tmp/api.py"
+  SWL_SERVICE="$SWL_SERVICE" SWL_TMP="$swl_tmp" SWL_TIMEOUT="$SWL_TIMEOUT" SWL_DOCKER_SOCK="$SWL_DOCKER_SOCK" \
+    SWL_EXPECT_MANAGER="$SWL_EXPECT_MANAGER" swl_t3 "$SWL_PY" -S "$swl_tmp/api.py" >"$swl_jt/api.out" 2>"$swl_jt/api.err" </dev/null
+  if [ -s "$swl_tmp/api-count" ]; then
+    read -r swl_count <"$swl_tmp/api-count"
+    swl_o=""
+    IFS= read -r -d '' swl_o <"$swl_jt/api.out"
+    printf '%s' "$swl_o"
+    return 0
+  fi
+  if [ -s "$swl_jt/api.out" ]; then
+    # It stopped part-way (killed by the time limit): keep what it framed; the rest is missing.
+    swl_o=""
+    IFS= read -r -d '' swl_o <"$swl_jt/api.out"
+    printf '%s' "$swl_o"
+    swl_count=$(grep -c '^${MARK}end ' "$swl_jt/api.out")
+    return 0
+  fi
+  echo cli >"$swl_tmp/docker_client"
+  swl_job_info
+  [ "$SWL_EXPECT_MANAGER" = 1 ] && [ "$(cat "$swl_tmp/is_manager")" = 1 ] && swl_manager_sections
+  swl_job_networks
+  swl_job_containers
+}
+
 # ss -H (no header) is missing from older iproute2; the parser skips the header line then.
 swl_ss() {
   swl_t ss -Hlntu 2>/dev/null || swl_t ss -lntu
@@ -374,7 +443,17 @@ if [ "$SWL_FORCE_TEXT" != 1 ]; then
   esac
 fi
 
-# The docker jobs start first: they are the slow part.
+# The docker sections start first: they are the slow part. The engine's API where this host
+# has Python and the socket (one process), else the CLI (concurrent jobs, one program per call).
+SWL_DOCKER_CLIENT=cli
+if [ "$SWL_DOCKER_API" = 1 ] && [ -S "$SWL_DOCKER_SOCK" ] && type -P docker >/dev/null; then
+  SWL_PY=$(type -P python3 || type -P python || type -P python2)
+  if [ -n "$SWL_PY" ]; then SWL_DOCKER_CLIENT=api; fi
+fi
+if [ "$SWL_DOCKER_CLIENT" = api ]; then
+  swl_job 1 swl_job_api &
+  swl_p1=$!
+else
 swl_job 1 swl_job_info &
 swl_p1=$!
 if [ "$SWL_EXPECT_MANAGER" = 1 ]; then
@@ -391,13 +470,14 @@ swl_job 5 swl_job_networks &
 swl_p5=$!
 swl_job 6 swl_job_containers &
 swl_p6=$!
+fi
 
 # Meanwhile, in the foreground: the host, its namespaces (one shell inside each).
-swl_section os-release cat /etc/os-release
-swl_section hostname cat /proc/sys/kernel/hostname
-swl_section virt systemd-detect-virt
-swl_section kernel uname -r
-swl_section netns-ls ls -1 "$SWL_NETNS_DIR"
+swl_section os-release swl_cat /etc/os-release
+swl_section hostname swl_cat /proc/sys/kernel/hostname
+swl_section virt swl_local systemd-detect-virt
+swl_section kernel swl_cat /proc/sys/kernel/osrelease
+swl_section netns-ls swl_local ls -1 "$SWL_NETNS_DIR"
 swl_section netns-inodes swl_netns_inodes
 swl_section ss swl_ss
 swl_namespace host @host
@@ -410,13 +490,18 @@ done
 swl_collect 1 "$swl_p1"
 SWL_IS_MANAGER=0
 [ -f "$swl_tmp/is_manager" ] && read -r SWL_IS_MANAGER <"$swl_tmp/is_manager"
-if [ "$SWL_EXPECT_MANAGER" = 1 ]; then
+[ -f "$swl_tmp/docker_client" ] && read -r SWL_DOCKER_CLIENT <"$swl_tmp/docker_client"
+if [ "$SWL_DOCKER_CLIENT" = api ]; then
+  :
+elif [ "$SWL_EXPECT_MANAGER" = 1 ]; then
   swl_collect 2 "$swl_p2" "$SWL_IS_MANAGER"
   swl_collect 3 "$swl_p3" "$SWL_IS_MANAGER"
   swl_collect 4 "$swl_p4" "$SWL_IS_MANAGER"
 fi
-swl_collect 5 "$swl_p5"
-swl_collect 6 "$swl_p6"
+if [ -n "\${swl_p5:-}" ]; then
+  swl_collect 5 "$swl_p5"
+  swl_collect 6 "$swl_p6"
+fi
 swl_section meta swl_meta
 swl_total=""
 if [ -n "$swl_start" ]; then swl_total=" ms=$(( (\${EPOCHREALTIME/./} - swl_start) / 1000 ))"; fi

@@ -81,14 +81,47 @@ export interface SshTransportOptions {
 
 export class SshTransport implements Transport {
   private opened = 0;
+  /** Connections started ahead of their run() (warm()), by host address. */
+  private readonly early = new Map<string, { ssh: NodeSSH; connecting: Promise<unknown> }>();
   constructor(private readonly opts: SshTransportOptions) {}
 
   get sessions(): number {
     return this.opened;
   }
 
-  async run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void, runOpts: RunOptions = {}): Promise<RunResult> {
+  private connect(host: InventoryHost): { ssh: NodeSSH; connecting: Promise<unknown> } {
     const ssh = new NodeSSH();
+    const connecting = ssh.connect({
+      host: host.address,
+      port: this.opts.port ?? 22,
+      username: this.opts.user,
+      privateKeyPath: this.opts.sshKeyFile,
+      readyTimeout: this.opts.readyTimeoutMs ?? 20_000,
+      // Lab VMs are created fresh with new host keys; there is no known_hosts to check against.
+      hostVerifier: () => true,
+    });
+    connecting.catch(() => undefined);
+    return { ssh, connecting };
+  }
+
+  /**
+   * Starts connecting to a host now, so that the next run() on it finds the session ready (the
+   * handshake costs the guest's emulated CPU most of a second). A failure shows in that run().
+   */
+  warm(host: InventoryHost): void {
+    if (!this.early.has(host.address)) this.early.set(host.address, this.connect(host));
+  }
+
+  /** Closes the connections warm() started that no run() took. */
+  dispose(): void {
+    for (const { ssh, connecting } of this.early.values()) connecting.then(() => ssh.dispose(), () => undefined);
+    this.early.clear();
+  }
+
+  async run(host: InventoryHost, script: string, onStdout: (chunk: string) => void, onConnected: () => void, runOpts: RunOptions = {}): Promise<RunResult> {
+    const started = this.early.get(host.address) ?? this.connect(host);
+    this.early.delete(host.address);
+    const { ssh, connecting } = started;
     const signal = runOpts.signal;
     let onAbort: (() => void) | undefined;
     // Settles only when the caller aborts; raced against connecting and running.
@@ -100,15 +133,6 @@ export class SshTransport implements Transport {
     });
     aborted.catch(() => undefined);
     try {
-      const connecting = ssh.connect({
-        host: host.address,
-        port: this.opts.port ?? 22,
-        username: this.opts.user,
-        privateKeyPath: this.opts.sshKeyFile,
-        readyTimeout: this.opts.readyTimeoutMs ?? 20_000,
-        // Lab VMs are created fresh with new host keys; there is no known_hosts to check against.
-        hostVerifier: () => true,
-      });
       try {
         await Promise.race([connecting, aborted]);
       } catch (e) {
@@ -151,6 +175,8 @@ export interface GatherOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Pretend `ip -j` is missing (exercise the text parsers on a JSON-capable host). */
   forceText?: boolean;
+  /** Run the docker CLI even where the engine's API can be read directly. */
+  dockerCli?: boolean;
   useSudo?: boolean;
   netnsDir?: string;
   /** Per-command time limit inside the script (seconds). */
@@ -170,6 +196,7 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
       overlay: inventory.workload.overlay,
       netnsDir: opts.netnsDir,
       forceText: opts.forceText,
+      dockerClient: opts.dockerCli ? "cli" : "auto",
       commandTimeout: opts.commandTimeout,
       manager: host.role === "manager",
     });

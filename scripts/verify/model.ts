@@ -192,7 +192,7 @@ const COMMANDS: Record<string, string> = {
   "os-release": "cat /etc/os-release",
   hostname: "cat /proc/sys/kernel/hostname",
   virt: "systemd-detect-virt",
-  kernel: "uname -r",
+  kernel: "cat /proc/sys/kernel/osrelease (uname -r)",
   "docker-version": "docker version --format '{{json .}}'",
   "docker-info": "docker info --format '{{json .}}'",
   "docker-node-ls": "docker node ls",

@@ -9,13 +9,13 @@ import { FACT_IDS } from "../../labs/swarm-overlay/facts";
 import { type LabDefinition, swarmOverlayLab } from "../../labs/swarm-overlay/lab";
 import { type FactResult, runChecks } from "./checks";
 import { UsageError } from "./errors";
-import { gather, type Gathered, loadRaw, type ProgressEvent, saveRaw, type Transport } from "./gather";
+import { gather, type Gathered, loadRaw, type ProgressEvent, saveRaw, type SshTransport, type Transport } from "./gather";
 import "./html";
 import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory";
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
 import type { TrafficEvidence } from "./traffic";
-import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "./traffic-run";
+import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, trafficHost, trafficTransport, wantsTraffic } from "./traffic-run";
 import { preparePrivateDir, prepareOutputFile, readReplayFile, writeOutputFile, writePrivate } from "./files";
 
 export interface VerifyOptions {
@@ -44,6 +44,8 @@ export interface VerifyOptions {
   saveRawDir?: string;
   /** Use the text parsers even where `ip -j` works. */
   forceText?: boolean;
+  /** Ask docker through its CLI even where the engine's API can be read directly (--docker-cli). */
+  dockerCli?: boolean;
   /**
    * The traffic checks PATH-1..4. Default (true): after the gather, one more
    * session on the manager runs them (not on a replay, which uses the replay's
@@ -65,6 +67,7 @@ export interface GatherLabOptions {
   onProgress?: (e: ProgressEvent) => void;
   replayDir?: string;
   forceText?: boolean;
+  dockerCli?: boolean;
   /** Called with the inventory before anything connects (to check output paths that depend on it). */
   beforeGather?: (inventory: Inventory) => void;
 }
@@ -84,7 +87,7 @@ export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLa
   const g0 = Date.now();
   const gathered = opts.replayDir
     ? loadRaw(opts.replayDir, inventory)
-    : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText });
+    : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText, dockerCli: opts.dockerCli });
   return { inventory, gathered, gatherSeconds: opts.replayDir ? 0 : (Date.now() - g0) / 1000 };
 }
 
@@ -129,7 +132,24 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
   if (opts.output !== undefined) prepareOutputFile(opts.output);
   if (opts.saveRawDir !== undefined) preparePrivateDir(opts.saveRawDir);
 
-  const { inventory, gathered, gatherSeconds } = await gatherLab(opts);
+  // The traffic step's session connects while the hosts are gathered: it is ready when the model is.
+  const liveTraffic = wantsTraffic(only) && opts.traffic !== false && typeof opts.traffic !== "object" && !opts.replayDir && !opts.transport;
+  let early: SshTransport | undefined;
+  const beforeGather = (inv: Inventory): void => {
+    if (liveTraffic) {
+      early = trafficTransport(inv, opts.trafficTimeoutMs);
+      early.warm(trafficHost(inv));
+    }
+  };
+  try {
+    return await verifyWith(opts, only, lab, t0, await gatherLab({ ...opts, beforeGather }), early);
+  } finally {
+    early?.dispose();
+  }
+}
+
+async function verifyWith(opts: VerifyOptions, only: string[] | undefined, lab: LabDefinition, t0: number, gatheredLab: GatheredLab, early: SshTransport | undefined): Promise<VerifyRun> {
+  const { inventory, gathered, gatherSeconds } = gatheredLab;
   let sshSessions = gathered.sshSessions;
 
   const m0 = Date.now();
@@ -151,7 +171,7 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
       if (raw !== undefined) trafficRaw = { host: h, stdout: raw };
     }
     else {
-      const step = await runTrafficStep({ inventory, model, transport: opts.transport, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
+      const step = await runTrafficStep({ inventory, model, transport: opts.transport ?? early, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
       evidence = step.evidence;
       trafficSeconds = step.seconds;
       sshSessions += step.sessions;

@@ -54,6 +54,11 @@ function allTraffic(outcome: "skip" | "unchecked", reason: string): TrafficEvide
   return ev;
 }
 
+/** The SSH transport of the traffic step (its own session, bounded by timeoutMs). */
+export function trafficTransport(inventory: Inventory, timeoutMs = DEFAULT_TRAFFIC_TIMEOUT_MS): SshTransport {
+  return new SshTransport({ user: inventory.user, sshKeyFile: inventory.sshKeyFile, readyTimeoutMs: Math.min(10_000, timeoutMs), sessionTimeoutMs: timeoutMs, scriptName: "the traffic script" });
+}
+
 /** The host the traffic checks run on: the (first) manager, docker0 in the lab. */
 export function trafficHost(inventory: Inventory): InventoryHost {
   return inventory.hosts.find((h) => h.role === "manager") ?? inventory.hosts[0]!;
@@ -121,9 +126,7 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
 
 
   const timeoutMs = o.timeoutMs ?? DEFAULT_TRAFFIC_TIMEOUT_MS;
-  const transport =
-    o.transport ??
-    new SshTransport({ user: o.inventory.user, sshKeyFile: o.inventory.sshKeyFile, readyTimeoutMs: Math.min(10_000, timeoutMs), sessionTimeoutMs: timeoutMs, scriptName: "the traffic script" });
+  const transport = o.transport ?? trafficTransport(o.inventory, timeoutMs);
   const before = transport.sessions;
   const controller = new AbortController();
   const bound = `the traffic checks did not finish within ${timeoutMs / 1000}s`;
