@@ -209,9 +209,23 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
       "PATH-4 pass",
     ]);
     expect(report.sshSessions).toBe(3);
-    // 24-43 s here under TCG across machine states; the bound catches a return of the old
+    // The gather read docker through the engine's API (one Python process per host).
+    for (const h of ["docker0", "docker1"]) expect(fs.readFileSync(path.join(RESULTS, "gather-clean", `${h}.txt`), "utf8")).toMatch(/^docker_client=api$/m);
+    // 9-16 s here under TCG with the API path; the bound catches a return of the old
     // gather (74-93 s) without flaking.
     expect(report.timings.totalSeconds).toBeLessThan(60);
+  });
+
+  it("verify --docker-cli (the docker CLI instead of the engine's API) judges every fact the same", async () => {
+    const out = path.join(RESULTS, "verify-docker-cli.json");
+    const r = await npmRun("verify", "--", "--stack", STACK, "--docker-cli", "--no-traffic", "--format", "json", "--output", out, "--save-raw", path.join(RESULTS, "gather-docker-cli"));
+    expect(r.code).toBe(0);
+    const viaCli = JSON.parse(fs.readFileSync(out, "utf8"));
+    const viaApi = JSON.parse(fs.readFileSync(path.join(RESULTS, "verify.json"), "utf8"));
+    log(`VERIFY --docker-cli --no-traffic: ${r.seconds.toFixed(1)} s (npm run verify), ${viaCli.timings.totalSeconds.toFixed(1)} s inside`);
+    expect(fs.readFileSync(path.join(RESULTS, "gather-docker-cli", "docker0.txt"), "utf8")).toMatch(/^docker_client=cli$/m);
+    const outcomes = (rep: any) => rep.results.filter((x: any) => !x.id.startsWith("PATH-")).map((x: any) => `${x.id} ${x.outcome}`);
+    expect(outcomes(viaCli)).toEqual(outcomes(viaApi));
   });
 
   it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
