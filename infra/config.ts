@@ -383,6 +383,51 @@ export function dockerRanges(lab: LabDefinition): { cidr: string; what: string }
   ];
 }
 
+/** The last range chooseLabNetwork tries: the documented range's neighbours up to 192.168.254.0/24. */
+const LAB_NETWORK_SEARCH_END = "192.168.255.0";
+
+export interface LabNetworkChoice {
+  /** The range the lab network uses. */
+  cidr: string;
+  /** Why it is not the documented range (undefined when it is). */
+  note?: string;
+}
+
+/**
+ * Where the lab network goes when swarmlab:networkCidr is not set. The documented range
+ * (192.168.122.0/24) when no active libvirt network uses it; most hypervisors run libvirt's own
+ * `default` network there, so otherwise the next range of the same size, counting up to
+ * 192.168.254.0/24, that no active network and none of Docker's ranges in the guests overlap. A
+ * stack whose own network is active keeps its range. With nothing free the documented range is
+ * returned, and validateConfig names what it overlaps.
+ */
+export function chooseLabNetwork(lab: LabDefinition, active: readonly ActiveNetwork[], own?: ActiveNetwork): LabNetworkChoice {
+  const documented = parseCidr(lab.network.cidr);
+  if (!documented) return { cidr: lab.network.cidr };
+  if (own && parseCidr(own.cidr)) {
+    return own.cidr === documented.text ? { cidr: own.cidr } : { cidr: own.cidr, note: `the lab network ${own.name} already uses ${own.cidr}; it keeps that range (swarmlab:networkCidr is not set)` };
+  }
+  const taken = active.flatMap((a) => {
+    const c = parseCidr(a.cidr);
+    return c ? [{ name: a.name, cidr: c }] : [];
+  });
+  const docker = dockerRanges(lab).flatMap((d) => parseCidr(d.cidr) ?? []);
+  const userOf = (c: Cidr) => taken.find((t) => cidrsOverlap(c, t.cidr));
+  const blocker = userOf(documented);
+  if (!blocker) return { cidr: documented.text };
+  const size = 2 ** (32 - documented.prefix);
+  const end = parseIPv4(LAB_NETWORK_SEARCH_END)!;
+  for (let n = documented.network + size; n + size - 1 < end; n += size) {
+    const c = networkOf(n >>> 0, documented.prefix);
+    if (userOf(c) || docker.some((d) => cidrsOverlap(c, d))) continue;
+    return {
+      cidr: c.text,
+      note: `${documented.text}, the documented range, is used by the active libvirt network "${blocker.name}" (${blocker.cidr.text}); this lab uses ${c.text}, the next free range`,
+    };
+  }
+  return { cidr: documented.text };
+}
+
 /** Smallest and largest allowed lab network: /28 still leaves .2-.9 outside the DHCP range. */
 export const NETWORK_PREFIX_MIN = 16;
 export const NETWORK_PREFIX_MAX = 28;

@@ -5,7 +5,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
-import { ActiveNetwork, CONFIG_NAMESPACE, LabConfig, objectPrefixOf, RawConfig, validateConfig } from "./config";
+import { ActiveNetwork, chooseLabNetwork, CONFIG_NAMESPACE, LabConfig, objectPrefixOf, RawConfig, validateConfig } from "./config";
 import { activeNetworks } from "./libvirt/inspect";
 import { fixedSettings } from "./settings";
 import { defineLab, DefineLabOptions, LabOutputs } from "./program";
@@ -42,7 +42,14 @@ export function loadConfig(opts: MainOptions = {}): LabConfig {
   const ctx = { stack, lab: swarmOverlayLab, activeNetworks: [] as ActiveNetwork[] };
   const offline = validateConfig(raw, ctx);
   const own = objectPrefixOf(stack);
-  const active = (opts.activeNetworks ?? activeNetworks)(offline.libvirtUri).filter((n) => n.name !== own);
+  const all = (opts.activeNetworks ?? activeNetworks)(offline.libvirtUri);
+  const active = all.filter((n) => n.name !== own);
+  // networkCidr not set: the documented range, or the next free one (npm run up saves its choice
+  // in the stack's configuration; a plain `pulumi up` finds it again from the stack's network).
+  if (raw.networkCidr === undefined || raw.networkCidr === "") {
+    const choice = chooseLabNetwork(swarmOverlayLab, active, all.find((n) => n.name === own));
+    if (choice.cidr !== swarmOverlayLab.network.cidr) return validateConfig({ ...raw, networkCidr: choice.cidr }, { ...ctx, activeNetworks: active });
+  }
   return active.length ? validateConfig(raw, { ...ctx, activeNetworks: active }) : offline;
 }
 

@@ -19,7 +19,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig, validateStackName } from "../infra/config";
+import { chooseLabNetwork, CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig, validateStackName } from "../infra/config";
+import { activeNetworks } from "../infra/libvirt/inspect";
 import { runOnGuest } from "../infra/guest/command";
 import { ensurePassphraseFile } from "../infra/local";
 import { asRoot, workloadScript } from "../infra/guest/scripts";
@@ -201,6 +202,29 @@ async function keepBaseline(stack: Stack, changed: boolean): Promise<void> {
 }
 
 /**
+ * swarmlab:networkCidr not set: says which range the lab network takes (the documented one, or
+ * the next free one when an active libvirt network such as libvirt's own `default` uses it) and,
+ * for `up`, saves the choice in the stack's configuration, so that later runs keep it whatever
+ * else starts on the hypervisor. A configuration that does not validate, or a libvirt that does
+ * not answer, is left to the program, which reports it.
+ */
+async function settleNetwork(stack: Stack, save: boolean): Promise<void> {
+  if ((await stack.getAllConfig())[`${CONFIG_NAMESPACE}:networkCidr`]?.value) return;
+  let cfg: LabConfig;
+  let all: ReturnType<typeof activeNetworks>;
+  try {
+    cfg = await labConfigOf(stack);
+    all = activeNetworks(cfg.libvirtUri);
+  } catch {
+    return;
+  }
+  const choice = chooseLabNetwork(swarmOverlayLab, all.filter((n) => n.name !== cfg.objectPrefix), all.find((n) => n.name === cfg.objectPrefix));
+  if (!choice.note) return;
+  if (save) await stack.setConfig(`${CONFIG_NAMESPACE}:networkCidr`, { value: choice.cidr });
+  write(`swarmlab: ${choice.note}${save ? ` (saved as ${CONFIG_NAMESPACE}:networkCidr in the configuration of stack ${stack.name}; set it to choose another)` : ""}\n`);
+}
+
+/**
  * Refuses, before the engine changes anything, a configuration whose fixed settings differ from
  * what the last `up` applied (infra/settings.ts). A configuration that does not validate is left
  * to the program, which reports every problem.
@@ -265,7 +289,10 @@ async function run(args: LabArgs): Promise<number> {
     return r.status ?? 1;
   }
   const stack = await openStack(args.stack, env, bin);
-  if (args.verb === "up" || args.verb === "preview") await checkFixedSettings(stack);
+  if (args.verb === "up" || args.verb === "preview") {
+    await settleNetwork(stack, args.verb === "up");
+    await checkFixedSettings(stack);
+  }
   let changed = false;
   switch (args.verb) {
     case "up": {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  chooseLabNetwork,
   CONFIG_KEYS,
   ConfigError,
   DEFAULT_BASE_IMAGE,
@@ -451,5 +452,32 @@ describe("active network discovery", () => {
     const xml = `<network><name>default</name><ip address='192.168.122.1' netmask='255.255.255.0'><dhcp/></ip>
       <ip family='ipv6' address='fd00::1' prefix='64'/><ip address='10.9.0.1' prefix='16'/></network>`;
     expect(networkCidrsFromXml(xml)).toEqual(["192.168.122.0/24", "10.9.0.0/16"]);
+  });
+});
+
+describe("chooseLabNetwork (swarmlab:networkCidr not set)", () => {
+  const net = (name: string, cidr: string) => ({ name, cidr });
+  it("takes the documented range when no active network uses it", () => {
+    expect(chooseLabNetwork(swarmOverlayLab, [])).toEqual({ cidr: "192.168.122.0/24" });
+    expect(chooseLabNetwork(swarmOverlayLab, [net("other", "192.168.121.0/24"), net("wide", "10.0.0.0/8")])).toEqual({ cidr: "192.168.122.0/24" });
+  });
+
+  it("moves to the next free range of the same size when one does, and says which network is in the way", () => {
+    const c = chooseLabNetwork(swarmOverlayLab, [net("default", "192.168.122.0/24")]);
+    expect(c.cidr).toBe("192.168.123.0/24");
+    expect(c.note).toBe('192.168.122.0/24, the documented range, is used by the active libvirt network "default" (192.168.122.0/24); this lab uses 192.168.123.0/24, the next free range');
+    // A wider network in the way is skipped as a whole; other stacks' networks count too.
+    expect(chooseLabNetwork(swarmOverlayLab, [net("default", "192.168.122.0/23"), net("swarmlab-b", "192.168.124.0/24")]).cidr).toBe("192.168.125.0/24");
+  });
+
+  it("never lands on one of Docker's ranges in the guests (the overlay 192.168.200.0/24)", () => {
+    const taken = Array.from({ length: 199 - 122 + 1 }, (_, i) => net(`n${i}`, `192.168.${122 + i}.0/24`));
+    expect(chooseLabNetwork(swarmOverlayLab, taken).cidr).toBe("192.168.201.0/24");
+  });
+
+  it("keeps the stack's own network's range; with nothing free, returns the documented range for the validation to refuse", () => {
+    expect(chooseLabNetwork(swarmOverlayLab, [net("default", "192.168.122.0/24")], net("swarmlab-dev", "192.168.130.0/24")).cidr).toBe("192.168.130.0/24");
+    expect(chooseLabNetwork(swarmOverlayLab, [], net("swarmlab-dev", "192.168.122.0/24"))).toEqual({ cidr: "192.168.122.0/24" });
+    expect(chooseLabNetwork(swarmOverlayLab, [net("everything", "192.168.0.0/16")])).toEqual({ cidr: "192.168.122.0/24" });
   });
 });

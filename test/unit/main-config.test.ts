@@ -99,8 +99,22 @@ describe("loadConfig", () => {
     expect(own.problems).toEqual([]);
     expect(own.cfg?.objectPrefix).toBe(`swarmlab-${STACK}`);
     for (const name of ["default", "swarmlab-lab-20", "swarmlab-lab", `swarmlab-${STACK.toUpperCase()}`]) {
-      const r = load({}, [{ name, cidr: "192.168.122.0/24" }]);
+      const r = load({ "swarmlab:networkCidr": "192.168.122.0/24" }, [{ name, cidr: "192.168.122.0/24" }]);
       expect(r.problems, name).toEqual([expect.stringContaining(`overlaps the active libvirt network "${name}" (192.168.122.0/24)`)]);
     }
+  });
+
+  it("networkCidr not set and libvirt's default network on the documented range: the lab takes the next free range, its hosts at the same offsets", () => {
+    const r = load({}, [{ name: "default", cidr: "192.168.122.0/24" }]);
+    expect(r.problems).toEqual([]);
+    expect(r.cfg!.network).toMatchObject({ cidr: "192.168.123.0/24", gateway: "192.168.123.1" });
+    expect(r.cfg!.hosts.map((h) => h.address)).toEqual(["192.168.123.10", "192.168.123.11"]);
+    // Free: the documented range.
+    expect(load({}, [{ name: "other", cidr: "10.20.0.0/16" }]).cfg!.network.cidr).toBe("192.168.122.0/24");
+    // The stack's own network, wherever it is, keeps its range (a later `pulumi up` finds the same).
+    const own = load({}, [{ name: `swarmlab-${STACK}`, cidr: "192.168.124.0/24" }]);
+    expect(own.cfg!.network.cidr).toBe("192.168.124.0/24");
+    // Set explicitly, the range is the user's: an overlap is refused, never moved.
+    expect(load({ "swarmlab:networkCidr": "192.168.122.0/24" }, [{ name: "default", cidr: "192.168.122.0/24" }]).problems).toHaveLength(1);
   });
 });
