@@ -814,3 +814,40 @@ describe("runChecks", () => {
     expect(p4!.details).toEqual([]);
   });
 });
+
+describe("the cause given for missing data", () => {
+  it("is the section's own issue when there is one, all of them when several", () => {
+    const r = one("PORT-1", (m) => {
+      delete host(m, "docker1").sockets;
+      host(m, "docker1").issues.push({ key: "ss", kind: "timeout", message: "`ss -Hlntu` timed out after 10 s" });
+    });
+    expect(r.explanation).toBe("docker1: `ss -Hlntu` timed out after 10 s");
+    const r2 = one("NS-2", (m) => {
+      delete host(m, "docker1").containers;
+      host(m, "docker1").issues.push({ key: "docker-container-ids", kind: "failed", message: "`docker ps -q --no-trunc` failed with exit code 1" });
+      host(m, "docker1").issues.push({ key: "docker-ps", kind: "timeout", message: "`docker ps --no-trunc` timed out" });
+      host(m, "docker1").issues.push({ key: "ss", kind: "timeout", message: "`ss -Hlntu` timed out" });
+    });
+    expect(r2.explanation).toBe("cannot list the task containers of docker1: `docker ps -q --no-trunc` failed with exit code 1; `docker ps --no-trunc` timed out");
+  });
+  it("is the engine being down only for Docker's own views", () => {
+    const r = one("NS-1", (m) => {
+      delete host(m, "docker1").netnsNames;
+      host(m, "docker1").dockerDown = "the Docker engine is not running";
+    });
+    expect(r.explanation).toBe("docker1: `ls -1 /var/run/docker/netns` was not gathered");
+    const r2 = one("NET-1", (m) => {
+      delete host(m, "docker1").networkLs;
+      host(m, "docker1").dockerDown = "the Docker engine is not running";
+    });
+    expect(r2.explanation).toBe("docker1: the Docker engine is not running");
+  });
+  it("is the host's error when the host could not be gathered", () => {
+    const r = one("CL-2", (m) => {
+      delete m.manager;
+      Object.assign(host(m, "docker0"), { reachable: false, error: "ssh: connection timed out" });
+    });
+    expect(r.outcome).toBe("unchecked");
+    expect(r.explanation).toBe("no swarm manager answered: docker0: ssh: connection timed out");
+  });
+});
