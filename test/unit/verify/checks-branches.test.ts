@@ -43,7 +43,11 @@ function one(id: string, mutate: (m: LabModel) => void = () => undefined, inv: I
 type Field = "observed" | "explanation" | "details";
 type Case = [id: string, what: string, mutate: (m: LabModel) => void, outcome: string, field: Field, re: RegExp];
 
+/** Every "unchecked" case of the tables, to check the causes they name once more at the end. */
+const UNCHECKED: Case[] = [];
+
 function run(cases: Case[]): void {
+  UNCHECKED.push(...cases.filter((c) => c[3] === "unchecked"));
   for (const [id, what, mutate, outcome, field, re] of cases) {
     it(`${id}: ${what} -> ${outcome}`, () => {
       const r = one(id, mutate);
@@ -849,5 +853,84 @@ describe("the cause given for missing data", () => {
     });
     expect(r.outcome).toBe("unchecked");
     expect(r.explanation).toBe("no swarm manager answered: docker0: ssh: connection timed out");
+  });
+});
+
+describe("every cause of an unchecked fact above", () => {
+  const withBoth = (mutate: (m: LabModel) => void, extra: (h: HostModel) => void) => (m: LabModel) => {
+    mutate(m);
+    m.hosts.forEach(extra);
+  };
+  for (const [id, what, mutate] of UNCHECKED) {
+    it(`${id}: ${what}: names only the sections it needs, and the engine when Docker's own views are missing`, () => {
+      const base = one(id, mutate).explanation!;
+      const unrelated = one(id, withBoth(mutate, (h) => h.issues.push({ key: "kernel", kind: "failed", message: "`uname -r` failed with exit code 1" })));
+      expect(unrelated.explanation).toBe(base);
+      const down = one(id, withBoth(mutate, (h) => (h.dockerDown = "the Docker engine is not running"))).explanation!;
+      if (/: `docker (?!exec)[a-z]/.test(base)) {
+        expect(down).toMatch(/the Docker engine is not running/);
+        expect(down).not.toMatch(/`docker (?!exec)[a-z]/);
+      } else if (!/`docker exec/.test(base)) expect(down).toBe(base);
+    });
+  }
+});
+
+describe("more branches", () => {
+  it("NET-1: the manager lists the overlay even without a local task", () => {
+    const r = one("NET-1", (m) => {
+      host(m, "docker0").networkLs = host(m, "docker0").networkLs!.filter((n) => n.name !== "demonet");
+      host(m, "docker0").containers = [];
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toBe("docker0: no network demonet");
+  });
+  it("NS-1: a host without a local task does not need the overlay's namespace", () => {
+    const r = one("NS-1", (m) => {
+      dropNs(m, "docker1", "1-k3b7x2n9q4");
+      host(m, "docker1").containers = [];
+    });
+    expect(r.outcome).toBe("changed");
+    expect(r.details.join("\n")).not.toMatch(/docker1: 1-k3b7x2n9q4/);
+  });
+  it("NS-2: when every task's sandbox is missing, the failures say which, not 'none found'", () => {
+    const r = one("NS-2", (m) => m.hosts.forEach((h) => dropNs(m, h.name, h.namespaces.find((n) => n.kind === "sandbox")!.id)));
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).not.toMatch(/no task sandbox of demoservice found on any host/);
+    expect(r.observed).toMatch(/^docker0: demoservice.1.a1q8z3x6c9v2b5n7m4k0j2h6g: its sandbox .*; docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: its sandbox/);
+  });
+  it("OVL-2: when every host fails to have the namespace, the failures say which, not 'none found'", () => {
+    const r = one("OVL-2", (m) => m.hosts.forEach((h) => dropNs(m, h.name, "1-k3b7x2n9q4")));
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).not.toMatch(/found on any host/);
+  });
+  it("OVL-2: with no namespace and a host that could not be asked, the fact is unchecked", () => {
+    const r = one("OVL-2", (m) => {
+      dropNs(m, "docker0", "1-k3b7x2n9q4");
+      host(m, "docker0").containers = [];
+      dropNs(m, "docker1", "1-k3b7x2n9q4");
+      delete host(m, "docker1").containers;
+    });
+    expect(r.outcome).toBe("unchecked");
+  });
+  it("a vxlan device's link is its underlay, not a veth peer: it is described without @if", () => {
+    const r = one("VETH-1", (m) => {
+      const vx = iface(overlay(m, "docker1"), "vxlan0");
+      vx.peerIfindex = 5;
+      iface(sandbox(m, "docker1"), "eth0").peer = { host: "docker1", namespace: "1-k3b7x2n9q4", ifname: "vxlan0", ifindex: 10 };
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.details.join("\n")).toMatch(/<-> 1-k3b7x2n9q4: 10: vxlan0 vxlan mtu 1450 master br0 no IPv4$/m);
+  });
+  it("IPAM-2: a missing host bridge is shown as '-'", () => {
+    const r = one("IPAM-2", (m) => (nsOf(m, "docker1", "host").interfaces = nsOf(m, "docker1", "host").interfaces.filter((i) => i.name !== "docker_gwbridge")));
+    expect(r.details).toContain("docker1: IPAM 172.18.0.0/16 gw 172.18.0.1; interface -");
+  });
+  it("SB-2: a task without eth0 is shown as '-'", () => {
+    const r = one("SB-2", (m) => {
+      sandbox(m, "docker1").interfaces = sandbox(m, "docker1").interfaces.filter((i) => i.name !== "eth0");
+      host(m, "docker1").namespaces = host(m, "docker1").namespaces.filter((n) => n.kind !== "lb");
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.details).toContain("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: eth0 -");
   });
 });
