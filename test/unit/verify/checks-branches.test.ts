@@ -934,3 +934,244 @@ describe("more branches", () => {
     expect(r.details).toContain("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: eth0 -");
   });
 });
+
+describe("conditions the baseline does not tell apart", () => {
+  const orphanSandbox = (m: LabModel): void => {
+    host(m, "docker1").netnsNames!.push("abcabcabcabc");
+    host(m, "docker1").namespaces.push({ id: "abcabcabcabc", host: "docker1", kind: "sandbox", interfaces: [], routes: [], nsids: {}, issues: [] });
+  };
+  it("a sandbox whose container is unknown is nobody's task", () => {
+    expect(one("OVL-1", orphanSandbox).outcome).toBe("changed");
+    expect(one("NS-2", orphanSandbox).outcome).toBe("pass");
+    expect(one("NS-1", orphanSandbox).details).toContain("note: docker1: abcabcabcabc is the sandbox of container ?, not a task of demoservice");
+  });
+  it("OVL-1: a container of another service with its own sandbox needs no veth on the overlay", () => {
+    const r = one("OVL-1", (m) => {
+      const h = host(m, "docker1");
+      h.containers!.push({ ...h.containers![0]!, id: "c".repeat(64), name: "sidecar", taskName: "sidecar.1", service: "sidecar", sandboxKey: "/var/run/docker/netns/cccccccccccc" });
+      h.netnsNames!.push("cccccccccccc");
+      h.namespaces.push({ ...sandbox(m, "docker1"), id: "cccccccccccc", task: { containerId: "c".repeat(64), containerName: "sidecar" } });
+    });
+    expect(r.outcome).toBe("changed");
+  });
+  it("OVL-1: a task whose sandbox is missing is left to NS-1", () => {
+    expect(one("OVL-1", (m) => dropNs(m, "docker1", "9b41d6e2c07a")).outcome).toBe("fail");
+    expect(one("OVL-1", (m) => dropNs(m, "docker1", "9b41d6e2c07a")).observed).toMatch(/veth0 leads to no known namespace/);
+  });
+  it("OVL-1: the lb namespace of no known network is not the load balancer", () => {
+    const r = one("OVL-1", (m) => delete nsOf(m, "docker1", "lb").network);
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toMatch(/docker1: 1-k3b7x2n9q4: veth1 leads to lb_k3b7x2n9q \(lb\), not to a local task/);
+  });
+  it("a task is named by its task name, not its container name", () => {
+    const r = one("SB-1", (m) => {
+      host(m, "docker1").containers![0]!.name = "/some-container";
+      iface(sandbox(m, "docker1"), "eth0").mtu = 1500;
+    });
+    expect(r.observed).toBe("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: eth0 mtu 1500, expected 1450");
+  });
+  it("several issues of a namespace are all named", () => {
+    const r = one("VETH-1", (m) => sandbox(m, "docker1").issues.push("`ip addr show` timed out", "`ip route show` timed out"));
+    expect(r.explanation).toBe("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: `ip addr show` timed out; `ip route show` timed out");
+    const r2 = one("OVL-2", (m) => overlay(m, "docker1").issues.push("`ip addr show` timed out", "`ip route show` timed out"));
+    expect(r2.explanation).toBe("docker1: 1-k3b7x2n9q4: `ip addr show` timed out; `ip route show` timed out");
+    const r3 = one("HOST-2", (m) => nsOf(m, "docker1", "host").issues.push("`ip addr show` timed out", "`ip route show` timed out"));
+    expect(r3.explanation).toBe("docker1: `ip addr show` timed out; `ip route show` timed out");
+    const r4 = one("HOST-3", (m) => nsOf(m, "docker1", "host").issues.push("a", "b"));
+    expect(r4.explanation).toBe("docker1: a; b");
+    const r5 = one("IPAM-2", (m) => nsOf(m, "docker1", "host").issues.push("a", "b"));
+    expect(r5.explanation).toBe("docker1: a; b");
+    const r6 = one("ING-2", (m) => nsOf(m, "docker1", "ingress_sbox").issues.push("a", "b"));
+    expect(r6.explanation).toBe("docker1: a; b");
+  });
+  it("WL-2: only Docker Hub's leading registry and library/ prefixes are ignored", () => {
+    const withImage = (image: string, observed: string): string => {
+      const inv = clone(INV);
+      inv.workload.image = image;
+      return one("WL-2", (m) => (host(m, "docker0").service!.image = observed), inv).outcome;
+    };
+    expect(withImage("alpine", "library/docker.io/alpine")).toBe("fail");
+    expect(withImage("myorg/alpine", "myorg/library/alpine")).toBe("fail");
+  });
+  it("HOST-2: a NIC with a second address is still the NIC", () => {
+    const r = one("HOST-2", (m) => iface(nsOf(m, "docker1", "host"), "enp1s0").addresses.unshift({ family: "inet", local: "10.1.2.3", prefixlen: 8, scope: "global" }));
+    expect(r.outcome).toBe("changed");
+    expect(r.observed).toBe("docker0: the NIC is enp1s0 (seed: ens3); docker1: the NIC is enp1s0 (seed: ens3)");
+  });
+  it("IPAM-2: a host bridge with a second address is fine", () => {
+    expect(one("IPAM-2", (m) => iface(nsOf(m, "docker1", "host"), "docker_gwbridge").addresses.unshift({ family: "inet", local: "10.1.2.3", prefixlen: 8, scope: "global" })).outcome).toBe("pass");
+  });
+  it("CL-2 and CL-1: the inventory's order of hosts does not matter", () => {
+    const inv = clone(INV);
+    inv.hosts.reverse();
+    const [cl1, cl2] = check(clone(BASE), inv, ["CL-1", "CL-2"]);
+    expect(cl2!.expected).toBe("docker1.local Ready Active; docker0.local Ready Active Leader");
+    expect(cl2!.outcome).toBe("pass");
+    expect(cl1!.expected).toBe("swarm initialised on docker0.local (192.168.122.10); docker1.local joined 192.168.122.10:2377");
+  });
+  it("CL-2: two managers that are not swarm managers are both named", () => {
+    const inv = clone(INV);
+    inv.hosts[1]!.role = "manager";
+    const m = clone(BASE);
+    delete m.manager;
+    host(m, "docker1").role = "manager";
+    m.hosts.forEach((h) => (h.info!.swarm.localNodeState = "inactive"));
+    const [r] = check(m, inv, ["CL-2"]);
+    expect(r!.observed).toBe("no swarm manager answered (docker0: swarm inactive, not a manager; docker1: swarm inactive, not a manager)");
+  });
+  it("the manager-view facts without any manager that answered are unchecked, saying why", () => {
+    for (const id of ["WL-1", "IPAM-1", "SB-2"]) {
+      const r = one(id, (m) => {
+        delete m.manager;
+        Object.assign(host(m, "docker0"), { reachable: false, error: "ssh: connection timed out" });
+      });
+      expect(r.outcome, id).toBe("unchecked");
+      expect(r.explanation, id).toMatch(/^no swarm manager answered: docker0: ssh: connection timed out/);
+    }
+  });
+  it("WL-2: a service on the overlay and on another network is attached", () => {
+    expect(one("WL-2", (m) => host(m, "docker0").service!.networkTargets.push("r2t6f0j8m1kq9v3x5z7b4n6d8")).outcome).toBe("pass");
+  });
+  it("WL-2: a failed earlier task without an error is a change, not a note", () => {
+    const r = one("WL-2", (m) => {
+      const t = host(m, "docker0").serviceTasks!;
+      t.push({ ...t[1]!, id: "old", history: true, desiredState: "Shutdown", currentState: "Failed", currentStateText: "Failed 3 minutes ago", error: "" });
+    });
+    expect(r.outcome).toBe("changed");
+    expect(r.observed).toBe("demoservice.2 on docker1.local failed 3 minutes ago and was replaced");
+    expect(r.details.filter((d) => d.startsWith("note:"))).toEqual([]);
+  });
+  it("WL-2: current tasks are not listed as earlier ones", () => {
+    expect(one("WL-2").details.filter((d) => d.startsWith("note:"))).toEqual([]);
+  });
+  it("NET-1: a worker whose task is only on another network need not list the overlay", () => {
+    const r = one("NET-1", (m) => {
+      host(m, "docker1").networkLs = host(m, "docker1").networkLs!.filter((n) => n.name !== "demonet");
+      host(m, "docker1").containers![0]!.networks = [{ name: "othernet", networkId: "x", ipAddress: "10.1.0.2" }];
+    });
+    expect(r.outcome).toBe("pass");
+  });
+  it("NET-1: any other missing network fails, whatever is known of the tasks", () => {
+    const noBridge = (m: LabModel) => (host(m, "docker1").networkLs = host(m, "docker1").networkLs!.filter((n) => n.name !== "bridge"));
+    for (const tasks of [undefined, []]) {
+      const r = one("NET-1", (m) => {
+        noBridge(m);
+        if (tasks) host(m, "docker1").containers = [];
+        else delete host(m, "docker1").containers;
+      });
+      expect(r.outcome).toBe("fail");
+      expect(r.observed).toBe("docker1: no network bridge");
+    }
+  });
+  it("NS-1: a missing ingress sandbox is named", () => {
+    const r = one("NS-1", (m) => (host(m, "docker0").netnsNames = host(m, "docker0").netnsNames!.filter((n) => n !== "ingress_sbox")));
+    expect(r.observed).toBe("docker0: no ingress_sbox (the ingress sandbox)");
+  });
+  it("SB-1: docker inspect's address is the overlay's, not another network's", () => {
+    const r = one("SB-1", (m) => host(m, "docker1").containers![0]!.networks.unshift({ name: "ingress", networkId: "r2t6f0j8m1kq9v3x5z7b4n6d8", ipAddress: "10.255.0.9" }));
+    expect(r.outcome).toBe("pass");
+  });
+  it("SB-2: with the service gone (WL-2 says so), the VIP is still looked for", () => {
+    const r = one("SB-2", (m) => {
+      delete host(m, "docker0").service;
+      host(m, "docker0").serviceMissing = true;
+    });
+    expect(r.outcome).toBe("changed");
+  });
+  it("SB-2: the VIP on eth0 is observed there", () => {
+    const r = one("SB-2", (m) => {
+      iface(sandbox(m, "docker1"), "eth0").addresses.push({ family: "inet", local: "192.168.200.2", prefixlen: 32, scope: "global" });
+    });
+    expect(r.details).toContain("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: 192.168.200.2/32 on eth0");
+  });
+  it("SB-2: another /32 is not the VIP, on eth0 or in the lb namespace", () => {
+    const r = one("SB-2", (m) => {
+      for (const h of m.hosts) {
+        iface(sandbox(m, h.name), "eth0").addresses.push({ family: "inet", local: "192.168.200.9", prefixlen: 32, scope: "global" });
+        iface(nsOf(m, h.name, "lb"), "eth0").addresses.find((a) => a.local === "192.168.200.2")!.local = "192.168.200.8";
+      }
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toMatch(/192.168.200.2\/32 is neither on eth0 nor in an lb_ namespace/);
+  });
+  it("SB-2: without an lb namespace, only eth0 is shown", () => {
+    const r = one("SB-2", (m) => m.hosts.forEach((h) => (h.namespaces = h.namespaces.filter((n) => n.kind !== "lb"))));
+    expect(r.details).toContain("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: eth0 192.168.200.4/24");
+  });
+  it("SB-2: an lb namespace of no known network is not the load balancer's", () => {
+    const r = one("SB-2", (m) => m.hosts.forEach((h) => delete nsOf(m, h.name, "lb").network));
+    expect(r.outcome).toBe("fail");
+  });
+  it("SB-3: every IPv4 address of an interface is compared", () => {
+    const r = one("SB-3", (m) => iface(sandbox(m, "docker1"), "eth0").addresses.push({ family: "inet", local: "192.168.200.2", prefixlen: 32, scope: "global" }));
+    expect(r.observed).toBe("docker1: demoservice.2.e5w2r8t1y4u7i0o3p6a9s2d5f: docker exec shows eth0 (11, mtu 1450, 192.168.200.4/24); nsenter shows eth0 (11, mtu 1450, 192.168.200.2/32 192.168.200.4/24)");
+  });
+  it("VETH-1: a peer in the overlay's lb namespace is not in the overlay namespace", () => {
+    const r = one("VETH-1", (m) => (iface(sandbox(m, "docker1"), "eth0").peer = { host: "docker1", namespace: "lb_k3b7x2n9q", ifname: "eth0", ifindex: 15 }));
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toMatch(/eth0's peer is in lb_k3b7x2n9q \(lb demonet\), expected the demonet namespace/);
+  });
+  it("VETH-2: ethtool not asked is fine; an unknown peer index is shown as ?", () => {
+    expect(one("VETH-2", (m) => delete iface(sandbox(m, "docker1"), "eth1").ethtoolPeerIfindex).outcome).toBe("pass");
+    const r = one("VETH-2", (m) => {
+      delete iface(sandbox(m, "docker1"), "eth1").peer;
+      delete iface(sandbox(m, "docker1"), "eth1").peerIfindex;
+      delete iface(sandbox(m, "docker1"), "eth1").ethtoolPeerIfindex;
+    });
+    expect(r.observed).toMatch(/the peer of eth1@if\? was not found in any namespace of docker1$/);
+  });
+  it("ING-1: the ingress-sbox endpoint is found among others", () => {
+    const r = one("ING-1", (m) => net(m, "docker1", "ingress").containers.unshift({ key: "abc", name: "other", endpointId: "e", mac: "m", ipv4: "10.9.9.9/16" } as never));
+    expect(r.outcome).toBe("pass");
+  });
+  it("ING-1 and ING-2: an IPAM entry without a subnet is shown as ?", () => {
+    const r = one("ING-1", (m) => delete net(m, "docker1", "ingress").ipam[0]!.subnet);
+    expect(r.details).toContain("docker1: subnet ?; ingress-sbox: ingress-endpoint 10.255.0.3/16");
+    expect(one("ING-2", (m) => delete net(m, "docker1", "ingress").ipam[0]!.subnet).outcome).toBe("fail");
+  });
+  it("ING-2: a sandbox without eth0 or eth1 fails on the interface list alone", () => {
+    for (const name of ["eth0", "eth1"]) {
+      const r = one("ING-2", (m) => (nsOf(m, "docker1", "ingress_sbox").interfaces = nsOf(m, "docker1", "ingress_sbox").interfaces.filter((i) => i.name !== name)));
+      expect(r.outcome).toBe("fail");
+      expect(r.observed).toMatch(/^docker1: interfaces (eth0|eth1),lo, expected eth0, eth1, lo$/);
+    }
+  });
+  it("traffic: no evidence leaves no details; evidence not 'changed' gets no newer-engines text", () => {
+    const [p] = check(clone(BASE), INV, ["PATH-3"]);
+    expect(p!.details).toEqual([]);
+    const m = clone(BASE);
+    m.traffic = { "PATH-3": { outcome: "pass", expected: "4/4", observed: "4/4" } } as LabModel["traffic"];
+    expect(check(m, INV, ["PATH-3"])[0]!.explanation).toBeUndefined();
+  });
+  it("an unchecked fact has no 'also could not check' lines; a failed one has no explanation", () => {
+    const u = one("PORT-1", (m) => delete host(m, "docker1").sockets);
+    expect(u.outcome).toBe("unchecked");
+    expect(u.details.some((d) => d.startsWith("also"))).toBe(false);
+    const f = one("PORT-1", (m) => {
+      host(m, "docker0").sockets = host(m, "docker0").sockets!.filter((x) => x.port !== 2377);
+      delete host(m, "docker1").sockets;
+    });
+    expect(f.outcome).toBe("fail");
+    expect(f.explanation).toBeUndefined();
+    expect(f.observed).toBe("docker0: nothing listens on 2377/tcp (on 192.168.122.10 or all addresses)");
+  });
+  it("a fact with several failures lists them all", () => {
+    const r = one("CL-1", (m) => {
+      host(m, "docker0").info!.swarm.controlAvailable = false;
+      host(m, "docker1").info!.swarm.controlAvailable = true;
+    });
+    expect(r.observed).toBe("docker0: is not a manager; docker1: is a manager, expected a worker");
+  });
+});
+
+describe("the manager's view, not any host's", () => {
+  it("ING-2 reads the ingress network from the manager when the host lacks it", () => {
+    const r = one("ING-2", (m) => {
+      m.manager = "docker1";
+      host(m, "docker0").networks = host(m, "docker0").networks!.filter((n) => n.name !== "ingress");
+      net(m, "docker1", "ingress").ipam = [{ subnet: "10.9.0.0/16" }];
+    });
+    expect(r.outcome).toBe("fail");
+    expect(r.observed).toMatch(/^docker0: eth0 has 10.255.0.2\/16, expected/);
+  });
+});
