@@ -477,8 +477,12 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       if (s.replicas !== w.replicas) v.fail(`${s.replicas ?? "no"} replicas, expected ${w.replicas}`);
       if (!sameImage(s.image, w.image)) v.fail(`image is ${s.image}, expected ${w.image}`);
       if (s.command.join(" ") !== cmd.join(" ")) v.fail(`command is "${s.command.join(" ")}", expected "${cmd.join(" ")}"`);
-      const net = mgr.networks?.find((n) => n.name === w.overlay);
-      if (!net || !s.networkTargets.some((t) => t === net.id || t === net.name)) v.fail(`the service is not attached to ${w.overlay}`);
+      // Which network the service's targets name is only known from the manager's network inspect.
+      if (!mgr.networks) v.unknown(cause(mgr, "docker-network-inspect"));
+      else {
+        const net = mgr.networks.find((n) => n.name === w.overlay);
+        if (!net || !s.networkTargets.some((t) => t === net.id || t === net.name)) v.fail(`the service is not attached to ${w.overlay}`);
+      }
     }
     const tasks = mgr.serviceTasks;
     if (!tasks) {

@@ -214,6 +214,8 @@ describe("WL-2", () => {
     ["WL-2", "global mode", (m) => (svc(m).mode = "global"), "fail", "observed", /^mode is global, expected replicated$/],
     ["WL-2", "no replica count", (m) => delete svc(m).replicas, "fail", "observed", /^no replicas, expected 2$/],
     ["WL-2", "not attached to the overlay", (m) => (svc(m).networkTargets = ["ingress"]), "fail", "observed", /^the service is not attached to demonet$/],
+    // Missing data is never a failure of the lab: without the manager's network inspect the attachment cannot be judged.
+    ["WL-2", "the manager's network inspect not gathered", (m) => delete host(m, "docker0").networks, "unchecked", "explanation", /^docker0: `docker network inspect <all networks>` was not gathered$/],
     ["WL-2", "the manager does not know the overlay", (m) => (host(m, "docker0").networks = host(m, "docker0").networks!.filter((n) => n.name !== "demonet")), "fail", "observed", /^the service is not attached to demonet$/],
     ["WL-2", "a task on a host outside the lab", (m) => (tasks(m)[1]!.node = "docker7.local"), "fail", "observed", /^1 tasks on docker1.local, expected 1|0 tasks on docker1.local, expected 1; demoservice.2 runs on docker7.local, which is not a lab host$/],
     ["WL-2", "a task meant to be shut down does not count", (m) => (tasks(m)[1]!.desiredState = "Shutdown"), "fail", "observed", /^1 tasks are meant to run, expected 2; 0 tasks on docker1.local, expected 1$/],

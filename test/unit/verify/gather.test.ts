@@ -46,7 +46,8 @@ describe("the gather script, run locally against stub docker/systemd-detect-virt
   let dir = "";
   let netnsDir = "";
   const run = (opts: { forceText?: boolean; manager?: boolean } = {}): string => {
-    const s = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir, forceText: opts.forceText, manager: opts.manager ?? true });
+    // The CLI path, against the stub docker (gather-api.test.ts has the API path).
+    const s = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir, forceText: opts.forceText, manager: opts.manager ?? true, dockerClient: "cli" });
     return execFileSync("bash", ["-s"], { input: s, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
   };
   beforeAll(() => {
@@ -175,7 +176,7 @@ describe("the gather script's namespaces: one shell inside each, sections framed
       const realIp = execFileSync("bash", ["-c", "command -v ip"], { encoding: "utf8" }).trim();
       stub("ip", `if [ "$*" = "-o link show type veth" ] && [ -n "$FAKE_NS" ]; then printf '7: veth0@if6: <BROADCAST,UP> mtu 1450\\n9: veth1@if8: <BROADCAST,UP> mtu 1450\\n'; exit 0; fi; exec ${realIp} "$@"`);
       stub("ethtool", `echo "NIC statistics of $2 in \${FAKE_NS##*/}:"; echo "     peer_ifindex: 6"`);
-      const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns });
+      const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns, dockerClient: "cli" });
       const out = parseGatherOutput(execFileSync("bash", ["-s"], { input: script, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" }));
       expect(out.problems).toEqual([]);
       for (const ns of ["1-k3b7x2n9q4", "5e0c1a7f3b2d"]) {
@@ -354,7 +355,7 @@ esac
       log,
       run: ({ manager, prelude }) => {
         fs.writeFileSync(log, "");
-        const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns, manager });
+        const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns, manager, dockerClient: "cli" });
         const t0 = Date.now();
         const out = execFileSync("bash", ["-s"], { input: `${prelude ?? ""}${script}`, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
         return { out, ms: Date.now() - t0 };
@@ -369,7 +370,9 @@ esac
       const calls = fs.readFileSync(lab.log, "utf8").split("\n").filter(Boolean);
       expect(calls).toHaveLength(10);
       // the longest chain is ps -> inspect -> exec: 3 calls
-      expect(ms).toBeLessThan(calls.length * 400 * 0.6);
+      // Run one after another they take 4 s and more; 2.4 s was exceeded once on a machine busy
+      // with another test run, so the bound only tells concurrent from sequential.
+      expect(ms).toBeLessThan(calls.length * 400 * 0.85);
       const f = parseGatherOutput(out);
       expect(f.problems).toEqual([]);
       expect(f.complete).toBe(true);
