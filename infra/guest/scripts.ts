@@ -417,3 +417,33 @@ done
 docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
 `;
 }
+
+/**
+ * After `npm run reset`: waits until the task on the manager reaches every other task of the
+ * service over the overlay (one ping each from the task's namespace, the host's ping entered with
+ * nsenter). The guests resume from their snapshots with clocks set forward, and the swarm's
+ * gossip can take a moment to agree on the overlay's peers again: nodes Ready and tasks Running
+ * do not yet mean the overlay carries traffic. Skipped where the host has no ping or nsenter.
+ */
+export function overlayReadyScript(a: { service: string; overlay: string; timeoutSec: number }): string {
+  return `${HEADER}
+if ! command -v ping >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+  echo "swarmlab: no ping or nsenter on this host; overlay not checked" >&2
+  exit 0
+fi
+deadline=$(( $(date +%s) + ${a.timeoutSec} ))
+cid=$(docker ps -q --no-trunc --filter label=com.docker.swarm.service.name=${shq(a.service)} | head -n 1)
+[ -n "$cid" ] || fail "no task of ${a.service} runs on this host"
+sk=$(docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$cid")
+mine=$(docker inspect --format '{{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$cid")
+peers=$(docker network inspect --verbose --format '{{range .Services}}{{range .Tasks}}{{.EndpointIP}} {{end}}{{end}}' ${shq(a.overlay)})
+for ip in $peers; do
+  [ "$ip" = "$mine" ] && continue
+  until nsenter --net="$sk" ping -n -c 1 -W 1 "$ip" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the task on this host does not reach ${a.service}'s task $ip over ${a.overlay} after ${a.timeoutSec}s"
+    sleep 1
+  done
+  echo "overlay: $ip answers" >&2
+done
+`;
+}

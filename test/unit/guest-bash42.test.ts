@@ -11,7 +11,7 @@
 import { spawnSync } from "child_process";
 import { describe, expect, it } from "vitest";
 import { centos7NetworkFix } from "../../infra/guest/cloudinit";
-import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
+import { asRoot, dockerInstallScript, overlayReadyScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
 import { buildTrafficScript } from "../../scripts/plumbing/traffic";
 import { buildGatherScript } from "../../scripts/verify/gather-script";
 import { LAB_PLAN, WORKLOAD_ARGS } from "./lab-values";
@@ -61,6 +61,7 @@ const GUEST_SCRIPTS: Record<string, string> = {
   swarmJoin: swarmJoinScript("192.168.122.10"),
   workload: workloadScript(workload),
   workloadPull: workloadScript({ ...workload, pull: true }),
+  overlayReady: overlayReadyScript({ service: "demoservice", overlay: "demonet", timeoutSec: 60 }),
   asRoot: asRoot("docker", dockerInstallScript({ version: "24.0.7" })),
   traffic: buildTrafficScript(LAB_PLAN),
 };
