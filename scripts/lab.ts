@@ -23,7 +23,7 @@ import { chooseLabNetwork, CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfi
 import { activeNetworks } from "../infra/libvirt/inspect";
 import { runOnGuest } from "../infra/guest/command";
 import { ensurePassphraseFile } from "../infra/local";
-import { asRoot, overlayReadyScript, workloadScript } from "../infra/guest/scripts";
+import { asRoot, workloadScript } from "../infra/guest/scripts";
 import { workloadArgsOf } from "../infra/program";
 import { revertToBaseline, saveBaseline, withBaseline } from "../infra/libvirt/snapshots";
 import { fixedSettings, refusedChanges } from "../infra/settings";
@@ -185,9 +185,6 @@ async function reset(stack: Stack): Promise<void> {
   );
   const manager = cfg.hosts.find((h) => h.role === "manager")!;
   await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", workloadScript(workloadArgsOf(cfg, 120))) });
-  // Tasks Running is not yet an overlay that carries traffic: wait for that too.
-  const w = workloadArgsOf(cfg, 60);
-  await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", overlayReadyScript({ service: w.service, overlay: w.overlay, timeoutSec: 60 })) });
   write(`swarmlab: lab ${cfg.stack} reset in ${((Date.now() - t0) / 1000).toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`);
 }
 

@@ -414,36 +414,47 @@ while :; do
   expired && { diagnose; fail "service ${a.service} does not have ${a.replicas} running tasks spread over the nodes after ${a.timeoutSec}s"; }
   sleep 2
 done
-docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
+${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
 `;
 }
 
 /**
- * After `npm run reset`: waits until the task on the manager reaches every other task of the
- * service over the overlay (one ping each from the task's namespace, the host's ping entered with
- * nsenter). The guests resume from their snapshots with clocks set forward, and the swarm's
- * gossip can take a moment to agree on the overlay's peers again: nodes Ready and tasks Running
- * do not yet mean the overlay carries traffic. Skipped where the host has no ping or nsenter.
+ * The end of the workload step, in `up` and `npm run reset`: waits until the task on this host
+ * (the manager) reaches every other running task of the service over the overlay, one ping each
+ * from the task's namespace (the host's ping entered with nsenter). Tasks Running does not yet
+ * mean the overlay carries traffic: the swarm's gossip must first tell this host where the new
+ * tasks are (and after a reset, the guests resume from their snapshots with clocks set forward).
+ * The other tasks' addresses come from the swarm's own record of the running tasks. Skipped
+ * where the host has no ping or nsenter, or no task of the service.
  */
-export function overlayReadyScript(a: { service: string; overlay: string; timeoutSec: number }): string {
-  return `${HEADER}
+function overlayWait(a: { service: string; overlay: string; timeoutSec: number }): string {
+  const svc = shq(a.service);
+  return `ov_until=$(( $(date +%s) + ${a.timeoutSec} ))
+ov_cid=$(docker ps -q --no-trunc --filter label=com.docker.swarm.service.name=${svc} | head -n 1)
 if ! command -v ping >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
-  echo "swarmlab: no ping or nsenter on this host; overlay not checked" >&2
-  exit 0
-fi
-deadline=$(( $(date +%s) + ${a.timeoutSec} ))
-cid=$(docker ps -q --no-trunc --filter label=com.docker.swarm.service.name=${shq(a.service)} | head -n 1)
-[ -n "$cid" ] || fail "no task of ${a.service} runs on this host"
-sk=$(docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$cid")
-mine=$(docker inspect --format '{{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$cid")
-peers=$(docker network inspect --verbose --format '{{range .Services}}{{range .Tasks}}{{.EndpointIP}} {{end}}{{end}}' ${shq(a.overlay)})
-for ip in $peers; do
-  [ "$ip" = "$mine" ] && continue
-  until nsenter --net="$sk" ping -n -c 1 -W 1 "$ip" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || fail "the task on this host does not reach ${a.service}'s task $ip over ${a.overlay} after ${a.timeoutSec}s"
-    sleep 1
+  echo "overlay: not checked (no ping or nsenter on this host)"
+elif [ -z "$ov_cid" ]; then
+  echo "overlay: not checked (no task of ${a.service} on this host)"
+else
+  ov_sk=$(docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$ov_cid")
+  ov_mine=$(docker inspect --format '{{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$ov_cid")
+  ov_tasks=$(docker service ps -q --no-trunc --filter desired-state=running ${svc})
+  # shellcheck disable=SC2086
+  ov_peers=$(docker inspect --type task --format '{{range .NetworksAttachments}}{{if eq .Network.Spec.Name ${JSON.stringify(a.overlay)}}}{{range .Addresses}}{{.}} {{end}}{{end}}{{end}}' $ov_tasks)
+  for ov_ip in $ov_peers; do
+    ov_ip=\${ov_ip%%/*}
+    [ "$ov_ip" = "$ov_mine" ] && continue
+    until nsenter --net="$ov_sk" ping -n -c 1 -W 1 "$ov_ip" >/dev/null 2>&1; do
+      [ "$(date +%s)" -lt "$ov_until" ] || fail "the task on this host does not reach ${a.service}'s task $ov_ip over ${a.overlay} after ${a.timeoutSec}s"
+      sleep 1
+    done
+    echo "overlay: $ov_ip answers" >&2
   done
-  echo "overlay: $ip answers" >&2
-done
+fi
 `;
+}
+
+/** overlayWait on its own (tests). */
+export function overlayReadyScript(a: { service: string; overlay: string; timeoutSec: number }): string {
+  return `${HEADER}${overlayWait(a)}`;
 }

@@ -1,7 +1,8 @@
 /**
- * overlayReadyScript (the last step of `npm run reset`), run by bash against stand-ins for
- * docker, nsenter and ping: it pings every other task of the service from the local task's
- * namespace until each answers, and fails with the unreachable address when time runs out.
+ * The overlay wait that ends the workload step (`up` and `npm run reset`), run by bash against
+ * stand-ins for docker, nsenter and ping: it pings every other running task of the service from
+ * the local task's namespace until each answers, and fails with the unreachable address when
+ * time runs out.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -20,7 +21,8 @@ beforeAll(() => {
     `case "$1 $2" in
   "ps -q") echo c0ffee ;;
   "inspect --format") case "$3" in *SandboxKey*) echo /var/run/docker/netns/abc ;; *) echo 192.168.200.3 ;; esac ;;
-  "network inspect") echo "192.168.200.3 192.168.200.9 " ;;
+  "service ps") printf 'task1\ntask2\n' ;;
+  "inspect --type") [ "$*" = "inspect --type task --format $5 task1 task2" ] && echo "192.168.200.3/24 192.168.200.9/24 " ;;
   *) echo "unexpected docker $*" >&2; exit 2 ;;
 esac`,
   );
@@ -50,9 +52,16 @@ describe("overlayReadyScript", () => {
     expect(r.stderr).toContain("overlay: 192.168.200.9 answers");
   });
 
+  it("is part of the workload step's script, after the tasks run", async () => {
+    const { workloadScript } = await import("../../infra/guest/scripts");
+    const w = workloadScript({ overlay: "demonet", subnet: "192.168.200.0/24", service: "demoservice", replicas: 2, image: "x", command: ["sleep", "1"], pull: false, nodes: ["a", "b"], timeoutSec: 60 });
+    expect(w.indexOf("nsenter --net=\"$ov_sk\" ping")).toBeGreaterThan(w.indexOf("spread && break"));
+  });
+
   it("fails naming the task it cannot reach when time runs out", () => {
     const r = run(1, 1000);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("swarmlab: the task on this host does not reach demoservice's task 192.168.200.9 over demonet after 1s");
+    expect(r.pings.length).toBeGreaterThan(0);
   });
 });
