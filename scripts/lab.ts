@@ -154,13 +154,21 @@ async function openStack(stackName: string, env: Record<string, string>, bin: st
 
 const write = (s: string) => process.stdout.write(s);
 
-/** The stack's configuration, validated as the program validates it (without asking the hypervisor). */
-async function labConfigOf(stack: Stack): Promise<LabConfig> {
+/** The stack's swarmlab:* settings, as the program reads them. */
+async function rawConfigOf(stack: Stack): Promise<RawConfig> {
   const raw: RawConfig = {};
   for (const [key, v] of Object.entries(await stack.getAllConfig())) {
     if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = v.value;
   }
-  return validateConfig(raw, { stack: stack.name, lab: swarmOverlayLab, activeNetworks: [] });
+  return raw;
+}
+
+/** Settings validated as the program validates them (without asking the hypervisor); throws ConfigError. */
+const validated = (stack: Stack, raw: RawConfig): LabConfig => validateConfig(raw, { stack: stack.name, lab: swarmOverlayLab, activeNetworks: [] });
+
+/** The stack's configuration, validated as the program validates it (without asking the hypervisor). */
+async function labConfigOf(stack: Stack): Promise<LabConfig> {
+  return validated(stack, await rawConfigOf(stack));
 }
 
 const domainsOf = (cfg: LabConfig) => cfg.hosts.map((h) => `${cfg.objectPrefix}-${h.name}`);
@@ -206,22 +214,29 @@ async function keepBaseline(stack: Stack, changed: boolean): Promise<void> {
  * the next free one when an active libvirt network such as libvirt's own `default` uses it) and,
  * for `up`, saves the choice in the stack's configuration, so that later runs keep it whatever
  * else starts on the hypervisor. A configuration that does not validate, or a libvirt that does
- * not answer, is left to the program, which reports it.
+ * not answer, is left to the program, which reports it. Returns the validated configuration with
+ * the range it settled (undefined when it does not validate).
  */
-async function settleNetwork(stack: Stack, save: boolean): Promise<void> {
-  if ((await stack.getAllConfig())[`${CONFIG_NAMESPACE}:networkCidr`]?.value) return;
+async function settleNetwork(stack: Stack, save: boolean): Promise<LabConfig | undefined> {
+  const raw = await rawConfigOf(stack);
   let cfg: LabConfig;
+  try {
+    cfg = validated(stack, raw);
+  } catch {
+    return undefined;
+  }
+  if (raw.networkCidr) return cfg;
   let all: ReturnType<typeof activeNetworks>;
   try {
-    cfg = await labConfigOf(stack);
     all = activeNetworks(cfg.libvirtUri);
   } catch {
-    return;
+    return cfg;
   }
   const choice = chooseLabNetwork(swarmOverlayLab, all.filter((n) => n.name !== cfg.objectPrefix), all.find((n) => n.name === cfg.objectPrefix));
-  if (!choice.note) return;
+  if (!choice.note) return cfg;
   if (save) await stack.setConfig(`${CONFIG_NAMESPACE}:networkCidr`, { value: choice.cidr });
   write(`swarmlab: ${choice.note}${save ? ` (saved as ${CONFIG_NAMESPACE}:networkCidr in the configuration of stack ${stack.name}; set it to choose another)` : ""}\n`);
+  return validated(stack, { ...raw, networkCidr: choice.cidr });
 }
 
 /**
@@ -229,16 +244,11 @@ async function settleNetwork(stack: Stack, save: boolean): Promise<void> {
  * what the last `up` applied (infra/settings.ts). A configuration that does not validate is left
  * to the program, which reports every problem.
  */
-async function checkFixedSettings(stack: Stack): Promise<void> {
+async function checkFixedSettings(stack: Stack, cfg: LabConfig | undefined): Promise<void> {
+  if (!cfg) return;
   const applied = (await stack.outputs()).settings?.value;
   if (!applied || typeof applied !== "object") return;
-  let next: Record<string, string>;
-  try {
-    next = fixedSettings(await labConfigOf(stack));
-  } catch {
-    return;
-  }
-  const refused = refusedChanges(applied, next);
+  const refused = refusedChanges(applied, fixedSettings(cfg));
   if (refused.length) {
     throw new Error(
       `these settings cannot change on a running lab (nothing was changed):\n${refused.map((r) => `  - ${r}`).join("\n")}\n` +
@@ -290,8 +300,8 @@ async function run(args: LabArgs): Promise<number> {
   }
   const stack = await openStack(args.stack, env, bin);
   if (args.verb === "up" || args.verb === "preview") {
-    await settleNetwork(stack, args.verb === "up");
-    await checkFixedSettings(stack);
+    // One read of the stack's configuration serves both: the network it settles is the one checked.
+    await checkFixedSettings(stack, await settleNetwork(stack, args.verb === "up"));
   }
   let changed = false;
   switch (args.verb) {

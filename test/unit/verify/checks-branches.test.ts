@@ -10,16 +10,12 @@ import { describe, expect, it } from "vitest";
 import type { FactResult } from "../../../scripts/verify/checks";
 import type { Inventory } from "../../../scripts/verify/inventory";
 import type { HostModel, Iface, LabModel, Namespace } from "../../../scripts/verify/model";
-import { check, clone, liveModel } from "./helpers";
+import { check, clone, hostIn, liveModel, namespaceIn } from "./helpers";
 
 const { model: BASE, inventory: INV } = liveModel("json");
 
-const host = (m: LabModel, name: string): HostModel => m.hosts.find((h) => h.name === name)!;
-const nsOf = (m: LabModel, h: string, idOrKind: string): Namespace => {
-  const x = host(m, h).namespaces.find((n) => n.id === idOrKind || n.kind === idOrKind);
-  if (!x) throw new Error(`no namespace ${idOrKind} on ${h}`);
-  return x;
-};
+const host = hostIn;
+const nsOf = namespaceIn;
 const iface = (n: Namespace, name: string): Iface => {
   const i = n.interfaces.find((x) => x.name === name);
   if (!i) throw new Error(`no ${name} in ${n.id}`);

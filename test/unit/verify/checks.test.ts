@@ -6,16 +6,12 @@ import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { type FactResult, runChecks } from "../../../scripts/verify/checks";
 import { gatheredFromText } from "../../../scripts/verify/gather";
 import { buildModel, type HostModel, type Iface, type LabModel, type Namespace } from "../../../scripts/verify/model";
-import { check, clone, failing, FIXTURES, liveInventory, liveModel, outcomes } from "./helpers";
+import { check, clone, failing, FIXTURES, hostIn, liveInventory, liveModel, namespaceIn, outcomes } from "./helpers";
 
 const { model: BASE, inventory: INV } = liveModel("json");
 
-const host = (m: LabModel, name: string): HostModel => m.hosts.find((h) => h.name === name)!;
-const ns = (m: LabModel, h: string, id: string): Namespace => {
-  const x = host(m, h).namespaces.find((n) => n.id === id || n.kind === id);
-  if (!x) throw new Error(`no namespace ${id} on ${h}`);
-  return x;
-};
+const host = hostIn;
+const ns = namespaceIn;
 const iface = (n: Namespace, name: string): Iface => n.interfaces.find((i) => i.name === name)!;
 const sandbox = (m: LabModel, h: string): Namespace => ns(m, h, "sandbox");
 const overlay = (m: LabModel, h: string): Namespace => host(m, h).namespaces.find((n) => n.kind === "overlay" && n.network?.name === "demonet")!;

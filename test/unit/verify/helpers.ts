@@ -6,7 +6,7 @@ import { runChecks, type CheckContext, type FactResult } from "../../../scripts/
 import { gatheredFromText, type Gathered } from "../../../scripts/verify/gather";
 import { parseGatherOutput } from "../../../scripts/verify/gather-script";
 import { type Inventory, validateInventory } from "../../../scripts/verify/inventory";
-import { buildModel, type LabModel } from "../../../scripts/verify/model";
+import { buildModel, type HostModel, type LabModel, type Namespace } from "../../../scripts/verify/model";
 
 export const FIXTURES = path.resolve(__dirname, "../../fixtures/verify");
 
@@ -116,4 +116,14 @@ export function failing(results: FactResult[]): string[] {
 /** Deep copy of a model, to mutate freely. */
 export function clone<T>(x: T): T {
   return structuredClone(x);
+}
+
+/** A host of a model, by name. */
+export const hostIn = (m: LabModel, name: string): HostModel => m.hosts.find((h) => h.name === name)!;
+
+/** A namespace of a host, by id or kind; throws when there is none. */
+export function namespaceIn(m: LabModel, h: string, idOrKind: string): Namespace {
+  const x = hostIn(m, h).namespaces.find((n) => n.id === idOrKind || n.kind === idOrKind);
+  if (!x) throw new Error(`no namespace ${idOrKind} on ${h}`);
+  return x;
 }
