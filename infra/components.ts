@@ -8,7 +8,7 @@ import { VirshObject } from "./libvirt/provider";
 import { GuestCommand } from "./guest/command";
 import { domainXml, networkXml, overlayVolumeXml, poolXml } from "./libvirt/xml";
 import { metaData, networkConfig, userData } from "./guest/cloudinit";
-import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "./guest/scripts";
+import { type AddressPool, asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "./guest/scripts";
 import type { BaseImage } from "./config";
 
 const TYPE = "swarmlab";
@@ -226,6 +226,10 @@ export class LabHost extends pulumi.ComponentResource {
 export interface SwarmClusterArgs {
   manager: LabHost;
   workers: LabHost[];
+  /** `docker swarm init --default-addr-pool` (the lab's documented ingress range). */
+  addressPool: AddressPool;
+  /** The manager's swarm port workers join on (2377 in the facts). */
+  swarmPort: number;
 }
 
 /** CL-1: `docker swarm init` on the manager, `docker swarm join` on every worker. */
@@ -244,7 +248,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       `${name}-init`,
       {
         connection: args.manager.connection,
-        create: asRoot("swarm-init", swarmInitScript(args.manager.address)),
+        create: asRoot("swarm-init", swarmInitScript(args.manager.address, args.addressPool)),
         triggers: [args.manager.domain.uuid],
         // stdout is the join token: stored only as a secret, never shown in an error.
         secretStdout: true,
@@ -259,7 +263,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
           `${name}-join-${w.hostname.split(".")[0]}`,
           {
             connection: w.connection,
-            create: asRoot("swarm-join", swarmJoinScript(args.manager.address)),
+            create: asRoot("swarm-join", swarmJoinScript(args.manager.address, args.swarmPort)),
             stdin: joinToken,
             triggers: [w.domain.uuid, args.manager.domain.uuid],
           },

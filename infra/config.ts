@@ -24,7 +24,7 @@ import {
   nthAddress,
   parseCidr,
   parseIPv4,
-} from "./net";
+} from "../scripts/lib/ipv4";
 
 export const CONFIG_NAMESPACE = "swarmlab";
 

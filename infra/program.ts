@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { DOCUMENTED } from "../labs/swarm-overlay/facts";
 import { LabConfig } from "./config";
 import type { WorkloadArgs } from "./guest/scripts";
 import { LabHost, LabNetwork, LabStorage, SwarmCluster, SwarmWorkload } from "./components";
@@ -141,7 +142,13 @@ export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
 
   const manager = hosts[cfg.hosts.findIndex((h) => h.role === "manager")];
   const workers = hosts.filter((_, i) => cfg.hosts[i].role === "worker");
-  const swarm = new SwarmCluster(`${prefix}-swarm`, { manager, workers });
+  const ingress = DOCUMENTED.ingress;
+  const swarm = new SwarmCluster(`${prefix}-swarm`, {
+    manager,
+    workers,
+    addressPool: { pool: ingress.subnet, maskLength: Number(ingress.subnet.split("/")[1]) },
+    swarmPort: DOCUMENTED.swarmPort,
+  });
 
   const svc = cfg.lab.workload.service;
   const workload = new SwarmWorkload(

@@ -3,11 +3,7 @@
  * a second time on a finished guest changes nothing and succeeds. Pure functions producing
  * text, shellcheck-ed in the unit tests.
  */
-
-/** Single-quotes a value for bash. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+import { shellQuote as shq } from "../../scripts/lib/shell";
 
 const HEADER = `set -euo pipefail
 fail() { echo "swarmlab: $*" >&2; exit 1; }
@@ -288,14 +284,17 @@ echo "docker=$server"
 }
 
 /**
- * The address pool of `docker swarm init` that gives the ingress network the range the
- * documented engine (17.03) used, 10.255.0.0/16 (ING-1, ING-2). Newer engines default to
- * 10.0.0.0/24. Networks with an explicit subnet, like demonet, are not affected.
+ * The default address pool of `docker swarm init`: the lab's facts give the range the documented
+ * engine used for ingress (swarm-overlay: 10.255.0.0/16, ING-1, ING-2; newer engines default to
+ * 10.0.0.0/24). Networks with an explicit subnet are not affected.
  */
-export const DOCUMENTED_INGRESS_POOL = { pool: "10.255.0.0/16", maskLength: 16 };
+export interface AddressPool {
+  pool: string;
+  maskLength: number;
+}
 
 /** `docker swarm init` on the manager (CL-1); prints the worker join token on stdout. */
-export function swarmInitScript(advertiseAddr: string, pool = DOCUMENTED_INGRESS_POOL): string {
+export function swarmInitScript(advertiseAddr: string, pool: AddressPool): string {
   return `${HEADER}
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 if [ "$state" != active ]; then
@@ -310,19 +309,19 @@ docker swarm join-token -q worker
 }
 
 /** `docker swarm join` on a worker (CL-1); the join token arrives on stdin, never in the command line of the step. */
-export function swarmJoinScript(managerAddr: string): string {
+export function swarmJoinScript(managerAddr: string, swarmPort: number): string {
   return `${HEADER}
 IFS= read -r token || true
 [ -n "$token" ] || fail "no join token on stdin"
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 if [ "$state" = active ]; then
-  if docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' | grep -q ${shq(managerAddr + ":2377")}; then
+  if docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' | grep -q ${shq(`${managerAddr}:${swarmPort}`)}; then
     echo "already a member of the swarm managed by ${managerAddr}" >&2
     exit 0
   fi
   fail "this node is already in another swarm; leave it first (docker swarm leave)"
 fi
-docker swarm join --token "$token" ${shq(managerAddr + ":2377")} >&2
+docker swarm join --token "$token" ${shq(`${managerAddr}:${swarmPort}`)} >&2
 `;
 }
 

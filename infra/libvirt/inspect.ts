@@ -1,7 +1,7 @@
 /** Read-only questions to the hypervisor that the program asks before it defines anything. */
 import { execFileSync } from "child_process";
 import type { ActiveNetwork } from "../config";
-import { formatIPv4, parseIPv4 } from "../net";
+import { formatIPv4, parseIPv4 } from "../../scripts/lib/ipv4";
 
 /** Parses `virsh net-dumpxml` output into the IPv4 networks it declares. */
 export function networkCidrsFromXml(xml: string): string[] {

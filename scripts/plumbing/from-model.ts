@@ -6,10 +6,11 @@
  * checks. Link-local IPv6 addresses are left out of the drawing (every
  * interface has one; they say nothing about the plumbing).
  */
+import { DOCUMENTED } from "../../labs/swarm-overlay/facts";
 import type { FactResult } from "../verify/checks";
 import type { Inventory } from "../verify/inventory";
 import type { Iface, LabModel, Namespace, NamespaceKind } from "../verify/model";
-import { cidrContains } from "../verify/net";
+import { inCidr } from "../lib/ipv4";
 import type { VerifyReport } from "../verify/report";
 import type { TrafficPlan } from "./traffic";
 import { renderHtmlReport, type DiagramIface, type DiagramInput, type DiagramNamespace, type DiagramRenderer, type DiagramTunnel, type NsKind, type ReportFact } from "./diagram";
@@ -136,8 +137,8 @@ export function htmlFormatter(renderer: DiagramRenderer): (report: VerifyReport)
   };
 }
 
-/** The documented VNI of demonet (VXLAN-1, PATH-4). */
-export const DOCUMENTED_VNI = 4097;
+/** The documented VNI of demonet (VXLAN-1, PATH-4), from the lab's facts. */
+export const DOCUMENTED_VNI = DOCUMENTED.vxlan.demonetId;
 
 /**
  * The PATH-1..4 plan for probing from `from` (default: the first inventory
@@ -177,7 +178,7 @@ export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { fr
   const peer = taskNs(to.name);
   const peerAddr = peer?.interfaces
     .flatMap((i) => i.addresses)
-    .find((a) => a.family === "inet" && cidrContains(inv.workload.subnet, a.local) && a.prefixlen < 32)?.local;
+    .find((a) => a.family === "inet" && inCidr(inv.workload.subnet, a.local) && a.prefixlen < 32)?.local;
   if (peerAddr) plan.peerTaskAddress = peerAddr;
   const nic = hostModel(from.name)
     ?.namespaces.find((n) => n.kind === "host")

@@ -39,7 +39,9 @@
  * sysfs were remounted; /proc/net/dev also exists on CentOS 7 (no `ip -j`).
  */
 import type { TrafficEvidence } from "../verify/traffic";
-import { cidrContains, isIPv4, nthAddress, parseCidr, formatIPv4 } from "../verify/net";
+import { DOCUMENTED } from "../../labs/swarm-overlay/facts";
+import { shellQuote as shq } from "../lib/shell";
+import { inCidr, isIPv4, nthAddressIn, readCidr, formatIPv4 } from "../lib/ipv4";
 import { describePacket, parsePcapBase64, PcapError, VXLAN_PORT, type DecodedPacket } from "./vxlan";
 
 export type PathId = "PATH-1" | "PATH-2" | "PATH-3" | "PATH-4";
@@ -115,10 +117,6 @@ interface Resolved extends Required<Omit<TrafficPlan, "container" | "peerTaskAdd
   underlayNic?: string;
 }
 
-function shq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 function intIn(name: string, v: number | undefined, def: number, min: number, max: number): number {
   const n = v ?? def;
   if (!Number.isInteger(n) || n < min || n > max) throw new TrafficPlanError(`${name} must be an integer from ${min} to ${max}, got ${n}`);
@@ -139,34 +137,34 @@ export function resolvePlan(plan: TrafficPlan): Resolved {
   }
   if (plan.vxlanIdList !== undefined && !/^[0-9,]*$/.test(plan.vxlanIdList)) throw new TrafficPlanError(`vxlanIdList ${JSON.stringify(plan.vxlanIdList)} is not a comma-separated list of numbers`);
   if (plan.underlayNic !== undefined && !/^[A-Za-z0-9_.:-]{1,15}$/.test(plan.underlayNic)) throw new TrafficPlanError(`underlayNic ${JSON.stringify(plan.underlayNic)} is not an interface name`);
-  const netnsDir = plan.netnsDir ?? "/var/run/docker/netns";
+  const netnsDir = plan.netnsDir ?? DOCUMENTED.netnsDir;
   if (!/^\/[A-Za-z0-9_.\/-]+$/.test(netnsDir)) throw new TrafficPlanError(`netnsDir ${JSON.stringify(netnsDir)} is not an absolute path`);
 
-  const lab = parseCidr(plan.labCidr);
+  const lab = readCidr(plan.labCidr);
   if (!lab) throw new TrafficPlanError(`labCidr ${JSON.stringify(plan.labCidr)} is not an IPv4 CIDR`);
   if (lab.prefix < 8) throw new TrafficPlanError(`labCidr ${plan.labCidr} is implausibly large for a lab network`);
-  const ovl = parseCidr(plan.overlaySubnet);
+  const ovl = readCidr(plan.overlaySubnet);
   if (!ovl) throw new TrafficPlanError(`overlaySubnet ${JSON.stringify(plan.overlaySubnet)} is not an IPv4 CIDR`);
   for (const [name, addr] of [["overlayGateway", plan.overlayGateway], ["pathTarget", plan.pathTarget], ["localAddress", plan.localAddress], ["peerAddress", plan.peerAddress]] as const) {
     if (!isIPv4(addr)) throw new TrafficPlanError(`${name} ${JSON.stringify(addr)} is not an IPv4 address`);
   }
-  if (!cidrContains(plan.overlaySubnet, plan.overlayGateway)) throw new TrafficPlanError(`overlayGateway ${plan.overlayGateway} is not in overlaySubnet ${plan.overlaySubnet}`);
+  if (!inCidr(plan.overlaySubnet, plan.overlayGateway)) throw new TrafficPlanError(`overlayGateway ${plan.overlayGateway} is not in overlaySubnet ${plan.overlaySubnet}`);
   // PATH-2 must never send traffic out of the lab: the target has to be an address of the lab network itself.
-  if (!cidrContains(plan.labCidr, plan.pathTarget)) {
+  if (!inCidr(plan.labCidr, plan.pathTarget)) {
     throw new TrafficPlanError(`pathTarget ${plan.pathTarget} is outside the lab network ${plan.labCidr}; PATH-2 only targets an address inside the lab (default: its gateway)`);
   }
   const broadcast = formatIPv4((lab.network | (~lab.mask >>> 0)) >>> 0);
-  if (lab.prefix < 31 && (plan.pathTarget === nthAddress(plan.labCidr, 0) || plan.pathTarget === broadcast)) {
+  if (lab.prefix < 31 && (plan.pathTarget === nthAddressIn(plan.labCidr, 0) || plan.pathTarget === broadcast)) {
     throw new TrafficPlanError(`pathTarget ${plan.pathTarget} is the network or broadcast address of ${plan.labCidr}`);
   }
-  if (cidrContains(plan.overlaySubnet, plan.pathTarget)) throw new TrafficPlanError(`pathTarget ${plan.pathTarget} is inside the overlay ${plan.overlaySubnet}; PATH-2 needs an address outside the docker networks`);
+  if (inCidr(plan.overlaySubnet, plan.pathTarget)) throw new TrafficPlanError(`pathTarget ${plan.pathTarget} is inside the overlay ${plan.overlaySubnet}; PATH-2 needs an address outside the docker networks`);
   for (const [name, addr] of [["localAddress", plan.localAddress], ["peerAddress", plan.peerAddress]] as const) {
-    if (!cidrContains(plan.labCidr, addr)) throw new TrafficPlanError(`${name} ${addr} is outside the lab network ${plan.labCidr}`);
+    if (!inCidr(plan.labCidr, addr)) throw new TrafficPlanError(`${name} ${addr} is outside the lab network ${plan.labCidr}`);
   }
   if (plan.localAddress === plan.peerAddress) throw new TrafficPlanError("localAddress and peerAddress are the same host");
   if (plan.peerTaskAddress !== undefined) {
     if (!isIPv4(plan.peerTaskAddress)) throw new TrafficPlanError(`peerTaskAddress ${JSON.stringify(plan.peerTaskAddress)} is not an IPv4 address`);
-    if (!cidrContains(plan.overlaySubnet, plan.peerTaskAddress)) throw new TrafficPlanError(`peerTaskAddress ${plan.peerTaskAddress} is not in the overlay ${plan.overlaySubnet}`);
+    if (!inCidr(plan.overlaySubnet, plan.peerTaskAddress)) throw new TrafficPlanError(`peerTaskAddress ${plan.peerTaskAddress} is not in the overlay ${plan.overlaySubnet}`);
   }
   if (!Number.isInteger(plan.vni) || plan.vni < 0 || plan.vni > 0xffffff) throw new TrafficPlanError(`vni ${plan.vni} is not a 24-bit number`);
   const r: Resolved = {

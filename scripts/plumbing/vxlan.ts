@@ -15,8 +15,10 @@
  * A single malformed packet inside a good file does not throw: its `error`
  * says where decoding stopped.
  */
+import { DOCUMENTED } from "../../labs/swarm-overlay/facts";
 
-export const VXLAN_PORT = 4789;
+/** VXLAN's UDP port (IANA, RFC 7348), as the lab's facts document it (PORT-1, VXLAN-1). */
+export const VXLAN_PORT = DOCUMENTED.vxlan.dstport;
 
 /** Link types we decode (the numbers of https://www.tcpdump.org/linktypes.html). */
 export const LINKTYPE = {

@@ -22,7 +22,7 @@ import type { LabDefinition } from "../../labs/swarm-overlay/lab";
 import type { Inventory, InventoryHost } from "./inventory";
 import type { HostModel, Iface, LabModel, Namespace } from "./model";
 import { commandOf, ipv4s, resolveRef } from "./model";
-import { canonicalCidr, cidrContains, nthAddress, prefixOf } from "./net";
+import { canonicalCidr, inCidr, nthAddressIn, prefixOf } from "../lib/ipv4";
 import type { ContainerInfo, DockerNetwork } from "./parse/docker";
 import type { TrafficFactId } from "./traffic";
 
@@ -336,7 +336,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
         v.unknown(ns ? `${h.name}: ${ns.issues.join("; ")}` : cause(h, "ip-link@host"));
         continue;
       }
-      const nics = ns.interfaces.filter((i) => i.kind === "device" || ipv4s(i).some((a) => cidrContains(cidr, a.local)));
+      const nics = ns.interfaces.filter((i) => i.kind === "device" || ipv4s(i).some((a) => inCidr(cidr, a.local)));
       const nic = nics.find((i) => ipv4s(i).some((a) => a.local === ih.address));
       v.observe(`${h.name}: ${nics.map((i) => `${i.name} ${addrList(i)}`).join("; ") || "no NIC"}`);
       if (nics.length !== 1) v.fail(`${h.name}: ${nics.length} NICs on the lab network or physical (${nics.map((i) => i.name).join(", ") || "none"}), expected exactly one`);
@@ -670,14 +670,14 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       const main0 = ipv4s(eth0).filter((a) => a.prefixlen !== 32);
       if (eth0) {
         if (eth0.mtu !== mtu.overlay) v.fail(`${who}: eth0 mtu ${eth0.mtu}, expected ${mtu.overlay}`);
-        if (main0.length !== 1 || !cidrContains(w.subnet, main0[0]!.local) || main0[0]!.prefixlen !== prefixOf(w.subnet)) v.fail(`${who}: eth0 has ${addrList(eth0)}, expected one address in ${w.subnet}`);
+        if (main0.length !== 1 || !inCidr(w.subnet, main0[0]!.local) || main0[0]!.prefixlen !== prefixOf(w.subnet)) v.fail(`${who}: eth0 has ${addrList(eth0)}, expected one address in ${w.subnet}`);
         const own = c.networks.find((n) => n.name === w.overlay);
         if (own && main0[0] && own.ipAddress !== main0[0].local) v.fail(`${who}: eth0 has ${main0[0].local} but docker inspect says ${own.ipAddress}`);
       }
       if (eth1) {
         if (eth1.mtu !== mtu.underlay) v.fail(`${who}: eth1 mtu ${eth1.mtu}, expected ${mtu.underlay}`);
         const a1 = ipv4s(eth1);
-        if (a1.length !== 1 || !cidrContains(g.subnet, a1[0]!.local) || a1[0]!.prefixlen !== g.prefixlen) v.fail(`${who}: eth1 has ${addrList(eth1)}, expected one address in ${g.subnet}`);
+        if (a1.length !== 1 || !inCidr(g.subnet, a1[0]!.local) || a1[0]!.prefixlen !== g.prefixlen) v.fail(`${who}: eth1 has ${addrList(eth1)}, expected one address in ${g.subnet}`);
       }
     });
     return { verdict: v, expected: `lo; eth0 mtu ${mtu.overlay} with one address in ${w.subnet}; eth1 mtu ${mtu.underlay} with one address in ${g.subnet}` };
@@ -686,7 +686,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
   "SB-2": (ctx) => {
     const v = new Verdict();
     const w = ctx.inventory.workload;
-    const vip = nthAddress(w.subnet, DOCUMENTED.vipHostOffset)!;
+    const vip = nthAddressIn(w.subnet, DOCUMENTED.vipHostOffset)!;
     const mgr = managerHost(ctx, v);
     const net = overlayNetwork(ctx, mgr, w.overlay);
     const svcVip = mgr?.service?.virtualIps.find((x) => !net || x.networkId === net.id)?.addr.split("/")[0];
@@ -899,7 +899,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
       if (eth1) {
         if (eth1.mtu !== DOCUMENTED.mtu.underlay) v.fail(`${h.name}: eth1 mtu ${eth1.mtu}, expected ${DOCUMENTED.mtu.underlay}`);
         const a = ipv4s(eth1);
-        if (a.length !== 1 || !cidrContains(g.subnet, a[0]!.local) || a[0]!.prefixlen !== g.prefixlen) {
+        if (a.length !== 1 || !inCidr(g.subnet, a[0]!.local) || a[0]!.prefixlen !== g.prefixlen) {
           v.fail(`${h.name}: eth1 has ${addrList(eth1)}, expected ${ing.sboxGwbridgeAddress}/${g.prefixlen} (one address in ${g.subnet})`);
         } else if (a[0]!.local !== ing.sboxGwbridgeAddress) {
           // .2 is the first address docker_gwbridge hands out: the ingress sandbox's on a node that
@@ -919,7 +919,7 @@ const checks: Record<Exclude<FactId, TrafficFactId>, Check> = {
  */
 function ingressRange(addrs: readonly { local: string; prefixlen: number }[], ipamSubnets: readonly string[]): "documented" | "newer" | undefined {
   const ing = DOCUMENTED.ingress;
-  const all = (cidr: string): boolean => addrs.length > 0 && addrs.every((a) => cidrContains(cidr, a.local) && a.prefixlen === prefixOf(cidr));
+  const all = (cidr: string): boolean => addrs.length > 0 && addrs.every((a) => inCidr(cidr, a.local) && a.prefixlen === prefixOf(cidr));
   const ipamIs = (cidr: string): boolean => ipamSubnets.length === 0 || ipamSubnets.every((x) => canonicalCidr(x) === cidr);
   if (all(ing.subnet) && ipamIs(ing.subnet)) return "documented";
   if (all(ing.newerSubnet) && ipamIs(ing.newerSubnet)) return "newer";

@@ -14,10 +14,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ParseError, splitLines } from "./errors";
+import { shellQuote } from "../lib/shell";
+import { MARK } from "../lib/framing";
 
 export const GATHER_SCRIPT_VERSION = 4;
-export const MARK = "@@swarmlab:";
 
 export interface GatherScriptOptions {
   /** Service whose tasks are inspected (`docker exec ... ip addr`). */
@@ -55,10 +55,6 @@ export const DOCKER_API_CLIENT = fs.readFileSync(path.join(__dirname, "gather-do
 
 export const DEFAULT_NETNS_DIR = "/var/run/docker/netns";
 
-/** Quote a value for bash (single quotes). */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 function assertSafeName(what: string, value: string): void {
   if (!/^[A-Za-z0-9_.\/-]+$/.test(value)) throw new Error(`${what} ${JSON.stringify(value)} contains characters not allowed here`);
@@ -507,111 +503,4 @@ swl_total=""
 if [ -n "$swl_start" ]; then swl_total=" ms=$(( (\${EPOCHREALTIME/./} - swl_start) / 1000 ))"; fi
 printf '${MARK}done sections=%d%s\\n' "$swl_count" "$swl_total"
 `;
-}
-
-// ------------------------------------------------------- output parser ----
-
-export interface RawSection {
-  key: string;
-  /** Exit code of the command (127: not installed, 1: failed...). */
-  rc: number;
-  /** stdout, verbatim. */
-  output: string;
-  stderr?: string;
-  /** How long the command took, in milliseconds (absent where the shell cannot tell). */
-  ms?: number;
-}
-
-export interface FramedOutput {
-  sections: Record<string, RawSection>;
-  /** The script reached its end (`@@swarmlab:done`). */
-  complete: boolean;
-  /** Framing problems: cut-off sections, size mismatches, missing done marker. */
-  problems: string[];
-  /** Sections that arrived but were not kept (size mismatch, repeated key), with why. */
-  discarded: Record<string, string>;
-  /** Lines printed outside any section (login banners, sudo chatter). */
-  stray: string[];
-  /** How long the whole script ran, in milliseconds (where the shell can tell). */
-  ms?: number;
-}
-
-/** Split the script's stdout back into sections. Throws ParseError when no section is present at all. */
-export function parseGatherOutput(text: string, command = "gather script"): FramedOutput {
-  const lines = splitLines(text);
-  const out: FramedOutput = { sections: {}, complete: false, problems: [], stray: [], discarded: {} };
-  let cur: { key: string; body: string[]; startLine: number } | undefined;
-  let err: { key: string; body: string[] } | undefined;
-  let sawAny = false;
-  let declared: number | undefined;
-  lines.forEach((line, idx) => {
-    if (err) {
-      if (line === `${MARK}stderr-end ${err.key}`) {
-        const s = out.sections[err.key];
-        if (s) s.stderr = err.body.join("\n");
-        err = undefined;
-      } else err.body.push(line);
-      return;
-    }
-    if (cur) {
-      const em = /^@@swarmlab:end (\S+) rc=(-?\d+) bytes=(\d+)(?: ms=(\d+))?$/.exec(line);
-      if (em && em[1] === cur.key) {
-        const output = cur.body.length ? `${cur.body.join("\n")}\n` : "";
-        const bytes = Number(em[3]);
-        const got = Buffer.byteLength(output);
-        // bytes+1: the script ended an output that lacked a final newline with one.
-        if (got !== bytes && got !== bytes + 1) {
-          // A section whose size does not match was damaged on the way: never use it.
-          const why = `${bytes} bytes announced, ${got} received`;
-          out.problems.push(`section ${cur.key}: ${why}; discarded (output corrupted?)`);
-          out.discarded[cur.key] = why;
-          delete out.sections[cur.key];
-        } else if (out.sections[cur.key] || out.discarded[cur.key]) {
-          out.problems.push(`section ${cur.key} appears twice; the second one is discarded`);
-        } else {
-          const section: RawSection = { key: cur.key, rc: Number(em[2]), output: got === bytes + 1 ? output.slice(0, -1) : output };
-          if (em[4] !== undefined) section.ms = Number(em[4]);
-          out.sections[cur.key] = section;
-        }
-        cur = undefined;
-        return;
-      }
-      if (line.startsWith(`${MARK}begin `)) {
-        out.problems.push(`section ${cur.key} (line ${cur.startLine}) has no end marker: output cut off`);
-        cur = undefined;
-        // fall through: handle the new begin below
-      } else {
-        cur.body.push(line);
-        return;
-      }
-    }
-    const bm = /^@@swarmlab:begin (\S+)$/.exec(line);
-    if (bm) {
-      sawAny = true;
-      cur = { key: bm[1]!, body: [], startLine: idx + 1 };
-      return;
-    }
-    const sm = /^@@swarmlab:stderr (\S+)$/.exec(line);
-    if (sm) {
-      err = { key: sm[1]!, body: [] };
-      return;
-    }
-    const dm = /^@@swarmlab:done sections=(\d+)(?: ms=(\d+))?$/.exec(line);
-    if (dm) {
-      out.complete = true;
-      declared = Number(dm[1]);
-      if (dm[2] !== undefined) out.ms = Number(dm[2]);
-      return;
-    }
-    if (line.trim() !== "") out.stray.push(line);
-  });
-  if (cur) out.problems.push(`section ${cur.key} (line ${cur.startLine}) has no end marker: output cut off`);
-  if (!sawAny) {
-    throw new ParseError(command, "no @@swarmlab sections found (did the script run at all?)", lines.length ? 1 : 0, lines[0] ?? "");
-  }
-  if (!out.complete) out.problems.push("the script's output ended before its done marker (connection lost or script killed?)");
-  else if (declared !== undefined && declared !== Object.keys(out.sections).length + Object.keys(out.discarded).length) {
-    out.problems.push(`the script announced ${declared} sections, ${Object.keys(out.sections).length} arrived intact`);
-  }
-  return out;
 }

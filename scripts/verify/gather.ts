@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { NodeSSH } from "node-ssh";
 import { ParseError } from "./errors";
 import { checkReplayDir, preparePrivateDir, readReplayFile, writePrivate } from "./files";
-import { buildGatherScript, type FramedOutput, MARK, parseGatherOutput } from "./gather-script";
+import { type FramedOutput, MARK, parseFramedOutput } from "../lib/framing";
+import { buildGatherScript } from "./gather-script";
 import type { Inventory, InventoryHost } from "./inventory";
 import type { TrafficEvidence } from "./traffic";
 
@@ -228,7 +229,7 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
           progress({ host: host.name, phase: "error", message: why });
           return { ...base, ok: false, error: why, errorDetail: detail };
         }
-        const framed = parseGatherOutput(res.stdout, `gather script on ${host.name}`);
+        const framed = parseFramedOutput(res.stdout, `gather script on ${host.name}`);
         progress({ host: host.name, phase: "done", sections: Object.keys(framed.sections).length, seconds });
         return { ...base, ok: true, framed };
       } catch (e) {
@@ -239,7 +240,7 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
         const base = { host: host.name, address: host.address, stdout: received, stderr: "", exitCode: null, seconds };
         // Keep what arrived before the session broke: those sections are as good as any.
         if (received.includes(`${MARK}begin `)) {
-          const framed = parseGatherOutput(received, `gather script on ${host.name}`);
+          const framed = parseFramedOutput(received, `gather script on ${host.name}`);
           framed.problems.push(`the session ended early: ${message}`);
           return { ...base, ok: true, framed };
         }
@@ -305,7 +306,7 @@ export function gatheredFromText(inventory: Inventory, outputs: Record<string, s
     const base = { host: host.name, address: host.address, stdout: stdout ?? "", stderr: "", exitCode: stdout === undefined ? null : 0, seconds: 0 };
     if (stdout === undefined) return { ...base, ok: false, error: "no gathered output for this host" };
     try {
-      return { ...base, ok: true, framed: parseGatherOutput(stdout, `gather output of ${host.name}`) };
+      return { ...base, ok: true, framed: parseFramedOutput(stdout, `gather output of ${host.name}`) };
     } catch (e) {
       return { ...base, ok: false, error: e instanceof ParseError ? e.message : String(e) };
     }

@@ -1,7 +1,8 @@
 /** Public API of verify: gather -> model -> check -> report. */
 export { exitCodeOf, gatherLab, runVerify, validateOnly, type GatheredLab, type GatherLabOptions, type VerifyOptions, type VerifyRun } from "./run";
 export { gather, gatheredFromText, loadRaw, saveRaw, SshTransport, type Gathered, type GatherOptions, type HostGather, type ProgressEvent, type RunOptions, type Transport } from "./gather";
-export { buildGatherScript, parseGatherOutput, type FramedOutput, type GatherScriptOptions, type RawSection } from "./gather-script";
+export { buildGatherScript, type GatherScriptOptions } from "./gather-script";
+export { parseFramedOutput, type FramedOutput, type RawSection } from "../lib/framing";
 export { buildModel, type HostModel, type Iface, type LabModel, type Namespace, type VethPair, type VxlanTunnel, type BridgeModel } from "./model";
 export { OUTCOMES, runChecks, type CheckContext, type FactResult, type Outcome } from "./checks";
 export { formatReport, formatNames, prepareFormat, registerFormat, formatText, formatJson, formatJunit, type Formatter, type VerifyReport } from "./report";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LabDefinition } from "../../labs/swarm-overlay/lab";
 import { InventoryError } from "./errors";
-import { cidrContains, isIPv4, nthAddress, parseCidr } from "./net";
+import { inCidr, isIPv4, nthAddressIn, readCidr } from "../lib/ipv4";
 
 export type Role = "manager" | "worker";
 
@@ -76,10 +76,10 @@ function reqIPv4(obj: Obj, key: string, where: string): string {
 
 function reqCidr(obj: Obj, key: string, where: string): string {
   const v = reqString(obj, key, where);
-  const c = parseCidr(v);
+  const c = readCidr(v);
   if (!c) throw new InventoryError(`${where}.${key}`, `${JSON.stringify(v)} is not an IPv4 CIDR such as 192.168.122.0/24`);
-  if (c.address !== v.split("/")[0] || nthAddress(v, 0) !== c.address) {
-    throw new InventoryError(`${where}.${key}`, `${JSON.stringify(v)} has host bits set (did you mean ${nthAddress(v, 0)}/${c.prefix}?)`);
+  if (c.address !== v.split("/")[0] || nthAddressIn(v, 0) !== c.address) {
+    throw new InventoryError(`${where}.${key}`, `${JSON.stringify(v)} has host bits set (did you mean ${nthAddressIn(v, 0)}/${c.prefix}?)`);
   }
   return v;
 }
@@ -119,7 +119,7 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
   if (!isObj(netRaw)) throw new InventoryError("network", "must be an object { cidr, gateway }");
   const cidr = reqCidr(netRaw, "cidr", "network");
   const gateway = reqIPv4(netRaw, "gateway", "network");
-  if (!cidrContains(cidr, gateway)) throw new InventoryError("network.gateway", `${gateway} is not inside network.cidr ${cidr}`);
+  if (!inCidr(cidr, gateway)) throw new InventoryError("network.gateway", `${gateway} is not inside network.cidr ${cidr}`);
 
   const hostsRaw = field(raw, "hosts", "");
   if (!Array.isArray(hostsRaw) || hostsRaw.length === 0) throw new InventoryError("hosts", "must be a non-empty array");
@@ -129,7 +129,7 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
     const name = reqString(h, "name", where, /^[a-z0-9][a-z0-9-]*$/, "a short host name (a-z, 0-9, -)");
     const hostname = reqString(h, "hostname", where, /^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a host name");
     const address = reqIPv4(h, "address", where);
-    if (!cidrContains(cidr, address)) throw new InventoryError(`${where}.address`, `${address} is not inside network.cidr ${cidr}`);
+    if (!inCidr(cidr, address)) throw new InventoryError(`${where}.address`, `${address} is not inside network.cidr ${cidr}`);
     const role = reqString(h, "role", where);
     if (role !== "manager" && role !== "worker") throw new InventoryError(`${where}.role`, `must be "manager" or "worker", got ${JSON.stringify(role)}`);
     return { name, hostname, address, role };
@@ -149,7 +149,7 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
   const overlay = reqString(wRaw, "overlay", "workload", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a docker network name");
   const subnet = reqCidr(wRaw, "subnet", "workload");
   const wGateway = reqIPv4(wRaw, "gateway", "workload");
-  if (!cidrContains(subnet, wGateway)) throw new InventoryError("workload.gateway", `${wGateway} is not inside workload.subnet ${subnet}`);
+  if (!inCidr(subnet, wGateway)) throw new InventoryError("workload.gateway", `${wGateway} is not inside workload.subnet ${subnet}`);
   const service = reqString(wRaw, "service", "workload", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a docker service name");
   const replicas = field(wRaw, "replicas", "workload");
   if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 1) {
@@ -161,7 +161,7 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
   if (raw["pathTarget"] !== undefined) {
     pathTarget = reqIPv4(raw, "pathTarget", "");
     // Traffic must never leave the lab: the target has to be one of the lab's own addresses.
-    if (!cidrContains(cidr, pathTarget)) {
+    if (!inCidr(cidr, pathTarget)) {
       throw new InventoryError("pathTarget", `${pathTarget} is outside the lab network ${cidr}; PATH-2 must target an address inside the lab`);
     }
   }
@@ -208,7 +208,7 @@ export function inventoryFromLab(
   lab: LabDefinition,
   opts: { stack: string; user: string; sshKeyFile: string; gateway?: string; image?: string; pathTarget?: string },
 ): Inventory {
-  const gateway = opts.gateway ?? nthAddress(lab.network.cidr, 1)!;
+  const gateway = opts.gateway ?? nthAddressIn(lab.network.cidr, 1)!;
   const overlay = lab.workload.overlay;
   return {
     lab: "swarm-overlay",
@@ -216,7 +216,7 @@ export function inventoryFromLab(
     user: opts.user,
     sshKeyFile: opts.sshKeyFile,
     network: { cidr: lab.network.cidr, gateway },
-    hosts: lab.hosts.map((h) => ({ name: h.name, hostname: h.hostname, address: nthAddress(lab.network.cidr, h.hostOffset)!, role: h.role })),
+    hosts: lab.hosts.map((h) => ({ name: h.name, hostname: h.hostname, address: nthAddressIn(lab.network.cidr, h.hostOffset)!, role: h.role })),
     workload: {
       overlay: overlay.name,
       subnet: overlay.subnet,

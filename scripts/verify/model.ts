@@ -18,7 +18,7 @@
  * the data report them.
  */
 import { ParseError } from "./errors";
-import type { FramedOutput, RawSection } from "./gather-script";
+import type { FramedOutput, RawSection } from "../lib/framing";
 import type { Gathered } from "./gather";
 import type { Inventory, Role } from "./inventory";
 import {

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { NodeSSH } from "node-ssh";
-import { shq } from "../../infra/guest/scripts";
+import { shellQuote as shq } from "../../scripts/lib/shell";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const URI = "qemu:///system";

@@ -18,8 +18,8 @@ const scripts: Record<string, string> = {
   ready: waitReadyScript("docker0.local"),
   docker: dockerInstallScript({}),
   dockerPinned: dockerInstallScript({ version: "20.10" }),
-  init: swarmInitScript("192.168.122.10"),
-  join: swarmJoinScript("192.168.122.10"),
+  init: swarmInitScript("192.168.122.10", { pool: "10.255.0.0/16", maskLength: 16 }),
+  join: swarmJoinScript("192.168.122.10", 2377),
   workload: workloadScript(workload),
 };
 

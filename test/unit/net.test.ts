@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { broadcastOf, cidrContains, cidrsOverlap, dhcpRangeOf, formatIPv4, networkOf, parseCidr, parseIPv4 } from "../../infra/net";
+import { broadcastOf, canonicalCidr, cidrContains, cidrsOverlap, dhcpRangeOf, formatIPv4, inCidr, isIPv4, networkOf, nthAddressIn, parseCidr, parseIPv4, prefixOf, readCidr, readIPv4 } from "../../scripts/lib/ipv4";
 
 describe("parseIPv4 takes canonical dotted decimal only", () => {
   it.each([
@@ -73,5 +73,29 @@ describe("ranges", () => {
     expect(r("10.20.0.0/16")).toEqual(["10.20.255.250", "10.20.255.254"]);
     expect(r("10.20.30.16/28")).toEqual(["10.20.30.26", "10.20.30.30"]);
     expect(r("10.20.30.0/29")).toEqual(["10.20.30.2", "10.20.30.6"]);
+  });
+});
+
+describe("reading addresses as tools print them (the lenient half)", () => {
+  it("reads what the strict parser refuses, and nothing that is not an address", () => {
+    expect(readIPv4("010.1.1.1")).toBe(parseIPv4("10.1.1.1"));
+    expect(parseIPv4("010.1.1.1")).toBeUndefined();
+    expect(isIPv4("192.168.200.3")).toBe(true);
+    expect(isIPv4("192.168.200.256")).toBe(false);
+    expect(isIPv4("192.168.200")).toBe(false);
+  });
+  it("takes CIDRs with host bits set, and trims them", () => {
+    expect(readCidr(" 192.168.200.7/24\n")).toEqual({ address: "192.168.200.7", prefix: 24, network: parseIPv4("192.168.200.0"), mask: 0xffffff00 });
+    expect(parseCidr("192.168.200.7/24")).toBeUndefined();
+    expect(readCidr("192.168.200.7/33")).toBeUndefined();
+    expect(canonicalCidr("192.168.200.7/24")).toBe("192.168.200.0/24");
+    expect(prefixOf("10.255.0.0/16")).toBe(16);
+    expect(nthAddressIn("192.168.200.0/24", 1)).toBe("192.168.200.1");
+  });
+  it("tells whether an address, with or without its prefix, is inside a CIDR text", () => {
+    expect(inCidr("192.168.200.0/24", "192.168.200.3/24")).toBe(true);
+    expect(inCidr("192.168.200.0/24", "192.168.201.3")).toBe(false);
+    expect(inCidr("not a cidr", "192.168.200.3")).toBe(false);
+    expect(inCidr("0.0.0.0/0", "8.8.8.8")).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  * alpine containers). Both forms yield the same types.
  */
 import { badValue, ParseError, parseJsonOutput, splitLines } from "../errors";
-import { isIPv4 } from "../net";
+import { isIPv4 } from "../../lib/ipv4";
 import { Fields, isAddress } from "./json";
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;

@@ -5,7 +5,7 @@
  * names the command, the field and the value. Nothing is coerced.
  */
 import { badValue, ParseError, parseJsonOutput, splitLines } from "../errors";
-import { isIPv4 } from "../net";
+import { isIPv4 } from "../../lib/ipv4";
 
 export type JsonObject = Record<string, unknown>;
 

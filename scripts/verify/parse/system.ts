@@ -1,6 +1,6 @@
 /** Pure parsers for small system outputs: os-release, ss, ethtool -S, netns listings. */
 import { ParseError, splitLines } from "../errors";
-import { isIPv4 } from "../net";
+import { isIPv4 } from "../../lib/ipv4";
 
 /** Socket states ss prints (a cut-off word is none of them). */
 const SS_STATES = new Set(["LISTEN", "UNCONN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN"]);

@@ -12,7 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { gatheredFromText } from "../../../scripts/verify/gather";
-import { buildGatherScript, DOCKER_API_CLIENT, parseGatherOutput, type FramedOutput } from "../../../scripts/verify/gather-script";
+import { buildGatherScript, DOCKER_API_CLIENT } from "../../../scripts/verify/gather-script";
+import { parseFramedOutput, type FramedOutput } from "../../../scripts/lib/framing";
 import { buildModel } from "../../../scripts/verify/model";
 
 const FIX = path.resolve(__dirname, "../../fixtures/verify");
@@ -41,7 +42,7 @@ class FakeEngine {
 
   /** What the task printed for ip addr / ip route, from the CLI path's recording of the same lab. */
   private execText(cid: string, which: "addr" | "route"): string {
-    const framed = parseGatherOutput(fs.readFileSync(path.join(FIX, "live-e2e-v4-cli", `${this.host}.txt`), "utf8"));
+    const framed = parseFramedOutput(fs.readFileSync(path.join(FIX, "live-e2e-v4-cli", `${this.host}.txt`), "utf8"));
     return framed.sections[`exec-ip-${which}/${cid}`]!.output;
   }
 
@@ -137,7 +138,7 @@ function runScript(opts: { manager: boolean; timeout?: number; pathPrefix?: stri
   return new Promise((resolve, reject) => {
     const child = execFile("bash", ["-s"], { env: { ...process.env, PATH: `${opts.pathPrefix ? `${opts.pathPrefix}:` : ""}${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8", maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err && !stdout) return reject(err);
-      resolve({ text: stdout, framed: parseGatherOutput(stdout), seconds: (Date.now() - t0) / 1000 });
+      resolve({ text: stdout, framed: parseFramedOutput(stdout), seconds: (Date.now() - t0) / 1000 });
     });
     child.stdin!.end(script);
   });
@@ -179,7 +180,7 @@ describe.skipIf(!PYTHON3)("the gather's API path, against a stand-in engine answ
       // The namespaces and the host itself come from the recording: only the docker sections are compared.
       const api = (await runScript({ manager: host === "docker0" })).framed;
       const cli = fs.readFileSync(path.join(FIX, "live-e2e-v4-cli", `${host}.txt`), "utf8");
-      const cliFramed = parseGatherOutput(cli);
+      const cliFramed = parseFramedOutput(cli);
       const keep = Object.entries(cliFramed.sections).filter(([k]) => !DOCKER_KEYS.includes(k) && !k.startsWith("exec-ip-"));
       const all = [...keep, ...Object.entries(api.sections).filter(([k]) => DOCKER_KEYS.includes(k) || k.startsWith("exec-ip-"))];
       outputs[host] = all.map(([k, s]) => `@@swarmlab:begin ${k}\n${s.output}${s.output && !s.output.endsWith("\n") ? "\n" : ""}@@swarmlab:end ${k} rc=${s.rc} bytes=${Buffer.byteLength(s.output)}\n`).join("") + `@@swarmlab:done sections=${all.length}\n`;
@@ -312,7 +313,7 @@ describe.skipIf(!PY27 || !PYTHON3)("the API client under Python 2.7 (CentOS 7's)
       });
     // The same sections, each whole; their texts equal but for the task's age ("Running 5 minutes ago").
     const sections = (text: string) => {
-      const framed = parseGatherOutput(text);
+      const framed = parseFramedOutput(text);
       expect(framed.problems.filter((p) => !/done marker/.test(p))).toEqual([]);
       return Object.fromEntries(Object.entries(framed.sections).map(([k, s]) => [k, { rc: s.rc, output: s.output.replace(/Running [^"]* ago/g, "Running … ago") }]));
     };

@@ -5,7 +5,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ParseError } from "../../../scripts/verify/errors";
 import { gather, gatheredFromText, type ProgressEvent, type Transport } from "../../../scripts/verify/gather";
-import { buildGatherScript, parseGatherOutput, shellQuote } from "../../../scripts/verify/gather-script";
+import { buildGatherScript } from "../../../scripts/verify/gather-script";
+import { parseFramedOutput } from "../../../scripts/lib/framing";
+import { shellQuote } from "../../../scripts/lib/shell";
 import { parseIpLinks } from "../../../scripts/verify/parse/ip";
 import { buildModel } from "../../../scripts/verify/model";
 import { frame, liveInventory, liveLikeText } from "./helpers";
@@ -87,7 +89,7 @@ esac
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("frames every section, shows failures with their exit code and stderr, and completes", () => {
-    const out = parseGatherOutput(run());
+    const out = parseFramedOutput(run());
     expect(out.problems).toEqual([]);
     expect(out.complete).toBe(true);
     const keys = Object.keys(out.sections);
@@ -119,7 +121,7 @@ esac
   it("times a slow command", () => {
     fs.writeFileSync(path.join(dir, "bin", "systemd-detect-virt"), "#!/bin/sh\nsleep 0.3\necho kvm\n", { mode: 0o755 });
     try {
-      const virt = parseGatherOutput(run()).sections["virt"]!;
+      const virt = parseFramedOutput(run()).sections["virt"]!;
       expect(virt.ms).toBeGreaterThanOrEqual(300);
       expect(virt.ms).toBeLessThan(5000);
     } finally {
@@ -128,7 +130,7 @@ esac
   });
 
   it("does not let a command eat the script from stdin, and keeps outputs that lack a final newline", () => {
-    const out = parseGatherOutput(run());
+    const out = parseFramedOutput(run());
     expect(out.sections["exec-ip-addr/c0ffee"]!.output).toMatch(/^1: lo:/);
     // sections after the stdin-reading command still arrived
     expect(out.sections["ip-route@host"]).toBeDefined();
@@ -136,7 +138,7 @@ esac
   });
 
   it("asks each task for ip addr and ip route in one exec, and only the service's tasks", () => {
-    const out = parseGatherOutput(run());
+    const out = parseFramedOutput(run());
     expect(Object.keys(out.sections).filter((k) => k.startsWith("exec-")).sort()).toEqual([
       "exec-ip-addr/c0ffee", "exec-ip-addr/deadbeef", "exec-ip-route/c0ffee", "exec-ip-route/deadbeef",
     ]);
@@ -149,8 +151,8 @@ esac
   });
 
   it("detects ip -j and falls back to text when told (CentOS 7 path)", () => {
-    const json = parseGatherOutput(run());
-    const text = parseGatherOutput(run({ forceText: true }));
+    const json = parseFramedOutput(run());
+    const text = parseFramedOutput(run({ forceText: true }));
     const jsonCapable = /^ip_json=1$/m.test(json.sections["meta"]!.output);
     if (jsonCapable) expect(json.sections["ip-link@host"]!.output.trimStart().startsWith("[")).toBe(true);
     expect(text.sections["meta"]!.output).toMatch(/^ip_json=0$/m);
@@ -177,7 +179,7 @@ describe("the gather script's namespaces: one shell inside each, sections framed
       stub("ip", `if [ "$*" = "-o link show type veth" ] && [ -n "$FAKE_NS" ]; then printf '7: veth0@if6: <BROADCAST,UP> mtu 1450\\n9: veth1@if8: <BROADCAST,UP> mtu 1450\\n'; exit 0; fi; exec ${realIp} "$@"`);
       stub("ethtool", `echo "NIC statistics of $2 in \${FAKE_NS##*/}:"; echo "     peer_ifindex: 6"`);
       const script = buildGatherScript({ service: "demoservice", overlay: "demonet", netnsDir: netns, dockerClient: "cli" });
-      const out = parseGatherOutput(execFileSync("bash", ["-s"], { input: script, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" }));
+      const out = parseFramedOutput(execFileSync("bash", ["-s"], { input: script, env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" }));
       expect(out.problems).toEqual([]);
       for (const ns of ["1-k3b7x2n9q4", "5e0c1a7f3b2d"]) {
         for (const what of ["ip-link", "ip-addr", "ip-route"]) expect(out.sections[`${what}@netns/${ns}`]?.rc, `${what}@netns/${ns}`).toBe(0);
@@ -193,11 +195,11 @@ describe("the gather script's namespaces: one shell inside each, sections framed
   });
 });
 
-describe("parseGatherOutput", () => {
+describe("parseFramedOutput", () => {
   const full = liveLikeText("json", "docker0");
 
   it("splits a captured run into its sections", () => {
-    const out = parseGatherOutput(full);
+    const out = parseFramedOutput(full);
     expect(out.complete).toBe(true);
     expect(out.problems).toEqual([]);
     expect(Object.keys(out.sections)).toHaveLength(45);
@@ -205,7 +207,7 @@ describe("parseGatherOutput", () => {
 
   it("reports output cut off in the middle of a section", () => {
     const cut = full.slice(0, full.indexOf("@@swarmlab:begin ip-route@host") + 200);
-    const out = parseGatherOutput(cut);
+    const out = parseFramedOutput(cut);
     expect(out.complete).toBe(false);
     expect(out.problems.join("\n")).toMatch(/section ip-route@host .* has no end marker: output cut off/);
     expect(out.problems.join("\n")).toMatch(/ended before its done marker/);
@@ -215,7 +217,7 @@ describe("parseGatherOutput", () => {
 
   it("reads the elapsed time where the script gives it, and does without it (bash 4.2)", () => {
     const text = frame({ hostname: "docker0.local\n", kernel: "6.1.0\n" }).replace(/(end hostname rc=0 bytes=14)/, "$1 ms=1234");
-    const out = parseGatherOutput(text);
+    const out = parseFramedOutput(text);
     expect(out.problems).toEqual([]);
     expect(out.sections["hostname"]).toMatchObject({ output: "docker0.local\n", ms: 1234 });
     expect(out.sections["kernel"]!.ms).toBeUndefined();
@@ -223,19 +225,19 @@ describe("parseGatherOutput", () => {
 
   it("reports a section whose size does not match", () => {
     const text = frame({ hostname: "docker0.local\n" }).replace("bytes=14", "bytes=40");
-    expect(parseGatherOutput(text).problems[0]).toMatch(/40 bytes announced, 14 received/);
+    expect(parseFramedOutput(text).problems[0]).toMatch(/40 bytes announced, 14 received/);
   });
 
   it("keeps stray lines and stderr apart", () => {
     const text = `Welcome to the lab\n${frame({ ss: { output: "", rc: 127, stderr: "bash: ss: command not found" } })}`;
-    const out = parseGatherOutput(text);
+    const out = parseFramedOutput(text);
     expect(out.stray).toEqual(["Welcome to the lab"]);
     expect(out.sections["ss"]).toMatchObject({ rc: 127, output: "", stderr: "bash: ss: command not found" });
   });
 
   it("throws a ParseError when there is no section at all", () => {
-    expect(() => parseGatherOutput("sudo: a password is required\n", "gather script on docker0")).toThrow(ParseError);
-    expect(() => parseGatherOutput("", "gather script on docker0")).toThrow(/no @@swarmlab sections/);
+    expect(() => parseFramedOutput("sudo: a password is required\n", "gather script on docker0")).toThrow(ParseError);
+    expect(() => parseFramedOutput("", "gather script on docker0")).toThrow(/no @@swarmlab sections/);
   });
 });
 
@@ -373,7 +375,7 @@ esac
       // Run one after another they take 4 s and more; 2.4 s was exceeded once on a machine busy
       // with another test run, so the bound only tells concurrent from sequential.
       expect(ms).toBeLessThan(calls.length * 400 * 0.85);
-      const f = parseGatherOutput(out);
+      const f = parseFramedOutput(out);
       expect(f.problems).toEqual([]);
       expect(f.complete).toBe(true);
       expect(f.sections["docker-node-ls"]!.output).toMatch(/^\{"ID":"abc"/);
@@ -400,7 +402,7 @@ esac
   it("a host the inventory calls a manager that is none: its manager listings are dropped", () => {
     const lab = slowLab(INFO_WORKER, 0.05);
     try {
-      const f = parseGatherOutput(lab.run({ manager: true }).out);
+      const f = parseFramedOutput(lab.run({ manager: true }).out);
       expect(f.problems).toEqual([]);
       expect(Object.keys(f.sections).filter((k) => /node-ls|service-/.test(k))).toEqual([]);
       expect(f.sections["meta"]!.output).toMatch(/^is_manager=0$/m);
@@ -412,7 +414,7 @@ esac
   it("a host the inventory calls a worker that manages the swarm: its manager listings follow docker info", () => {
     const lab = slowLab(INFO_MANAGER, 0.05);
     try {
-      const f = parseGatherOutput(lab.run({ manager: false }).out);
+      const f = parseFramedOutput(lab.run({ manager: false }).out);
       expect(f.problems).toEqual([]);
       for (const k of ["docker-node-ls", "docker-service-ps", "docker-service-inspect"]) expect(f.sections[k]?.rc, k).toBe(0);
       const calls = fs.readFileSync(lab.log, "utf8").split("\n").filter(Boolean);
@@ -441,7 +443,7 @@ esac
   it("runs on a bash without EPOCHREALTIME (CentOS 7's 4.2): no timings, nothing else lost", () => {
     const lab = slowLab(INFO_MANAGER, 0);
     try {
-      const f = parseGatherOutput(lab.run({ manager: true, prelude: "unset EPOCHREALTIME\n" }).out);
+      const f = parseFramedOutput(lab.run({ manager: true, prelude: "unset EPOCHREALTIME\n" }).out);
       expect(f.problems).toEqual([]);
       expect(f.complete).toBe(true);
       expect(f.ms).toBeUndefined();

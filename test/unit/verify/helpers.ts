@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { runChecks, type CheckContext, type FactResult } from "../../../scripts/verify/checks";
 import { gatheredFromText, type Gathered } from "../../../scripts/verify/gather";
-import { parseGatherOutput } from "../../../scripts/verify/gather-script";
+import { parseFramedOutput } from "../../../scripts/lib/framing";
 import { type Inventory, validateInventory } from "../../../scripts/verify/inventory";
 import { buildModel, type HostModel, type LabModel, type Namespace } from "../../../scripts/verify/model";
 
@@ -61,7 +61,7 @@ export function frame(sections: Record<string, string | { output: string; rc?: n
  * `edit` gets each section's output and key; sections it maps to undefined are dropped.
  */
 export function reframe(text: string, edit: (output: string, key: string) => string | undefined): string {
-  const framed = parseGatherOutput(text);
+  const framed = parseFramedOutput(text);
   const out: Record<string, { output: string; rc: number; stderr?: string }> = {};
   for (const [key, s] of Object.entries(framed.sections)) {
     const o = edit(s.output, key);
@@ -79,7 +79,7 @@ export function liveLikeText(mode: Mode, host: "docker0" | "docker1"): string {
 
 /** One section of a live-like capture. */
 export function liveSection(mode: Mode, host: "docker0" | "docker1", key: string): string {
-  const s = parseGatherOutput(liveLikeText(mode, host)).sections[key];
+  const s = parseFramedOutput(liveLikeText(mode, host)).sections[key];
   if (!s) throw new Error(`no section ${key} in live-like/${mode}/${host}`);
   return s.output;
 }

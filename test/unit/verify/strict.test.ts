@@ -11,7 +11,7 @@ import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { runChecks } from "../../../scripts/verify/checks";
 import { ParseError } from "../../../scripts/verify/errors";
 import { gatheredFromText } from "../../../scripts/verify/gather";
-import { parseGatherOutput } from "../../../scripts/verify/gather-script";
+import { parseFramedOutput } from "../../../scripts/lib/framing";
 import { buildModel } from "../../../scripts/verify/model";
 import { parseContainerInspect, parseDockerInfoJson, parseNetworkInspect, parseNodeLs, parseServiceInspect, parseServicePs } from "../../../scripts/verify/parse/docker";
 import { parseIpLinkJson, parseIpLinkText, parseIpRouteJson, parseIpRouteText } from "../../../scripts/verify/parse/ip";
@@ -193,7 +193,7 @@ describe("framing: a section whose size does not match is discarded and reported
     const at = text.indexOf("@@swarmlab:begin ss\n") + "@@swarmlab:begin ss\n".length + 10;
     const damaged = text.slice(0, at) + text.slice(at + 1);
     expect(damaged).not.toBe(text);
-    const framed = parseGatherOutput(damaged);
+    const framed = parseFramedOutput(damaged);
     expect(framed.sections["ss"]).toBeUndefined();
     expect(framed.discarded["ss"]).toMatch(/^\d+ bytes announced, \d+ received$/);
     expect(framed.problems.join("\n")).toMatch(/section ss: \d+ bytes announced, \d+ received; discarded/);
@@ -207,7 +207,7 @@ describe("framing: a section whose size does not match is discarded and reported
 
   it("a repeated section keeps the first one only", () => {
     const text = frame({ hostname: "docker0.local\n" }).replace("@@swarmlab:done", `@@swarmlab:begin hostname\nevil\n@@swarmlab:end hostname rc=0 bytes=5\n@@swarmlab:done`);
-    const framed = parseGatherOutput(text);
+    const framed = parseFramedOutput(text);
     expect(framed.sections["hostname"]!.output).toBe("docker0.local\n");
     expect(framed.problems).toContain("section hostname appears twice; the second one is discarded");
   });
