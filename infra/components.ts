@@ -8,7 +8,8 @@ import { VirshObject } from "./libvirt/provider";
 import { GuestCommand } from "./guest/command";
 import { domainXml, networkXml, overlayVolumeXml, poolXml } from "./libvirt/xml";
 import { metaData, networkConfig, userData } from "./guest/cloudinit";
-import { type AddressPool, asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "./guest/scripts";
+import type { AddressPool } from "../labs/lab";
+import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript } from "./guest/scripts";
 import type { BaseImage } from "./config";
 
 const TYPE = "swarmlab";
@@ -278,18 +279,11 @@ export interface SwarmWorkloadArgs {
   manager: LabHost;
   /** Every host: the step runs again when any of them is defined anew, to spread the tasks again. */
   hosts: LabHost[];
-  overlay: string;
-  subnet: string;
-  service: string;
-  replicas: number;
-  image: string;
-  command: string[];
-  pull: boolean;
-  nodes: string[];
-  timeoutSec: number;
+  /** The lab's workload script (Lab.workload): what it builds on the swarm, run on the manager. */
+  script: string;
 }
 
-/** WL-1, WL-2: the overlay network and the service, ready when one task runs on each node. */
+/** The lab's workload on the swarm (swarm-overlay: WL-1, WL-2, ready when one task runs on each node). */
 export class SwarmWorkload extends pulumi.ComponentResource {
   public readonly tasks: pulumi.Output<string>;
 
@@ -299,7 +293,7 @@ export class SwarmWorkload extends pulumi.ComponentResource {
       `${name}-service`,
       {
         connection: args.manager.connection,
-        create: asRoot("workload", workloadScript(args)),
+        create: asRoot("workload", args.script),
         triggers: args.hosts.map((h) => h.domain.uuid),
       },
       { parent: this },

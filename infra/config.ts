@@ -9,9 +9,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
+import { DEFAULT_LAB, findLab, LAB_NAMES } from "../labs";
+import type { HostRole, Lab, LabDefinition } from "../labs/lab";
 import { DOCUMENTED } from "../labs/swarm-overlay/facts";
-import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
-import type { LabDefinition, HostRole } from "../labs/swarm-overlay/lab";
 import {
   Cidr,
   broadcastOf,
@@ -59,6 +59,7 @@ export const CONFIG_KEYS = [
   "workloadImagePull",
   "pathTarget",
   "verifyAfterUp",
+  "lab",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 /**
@@ -92,6 +93,9 @@ export interface BaseImage {
 
 export interface LabConfig {
   stack: string;
+  /** swarmlab:lab: the lab's name in labs/index.ts. */
+  labName: string;
+  /** Its definition (hosts, network, workload names). */
   lab: LabDefinition;
   libvirtUri: string;
   domainType: "kvm" | "qemu";
@@ -255,6 +259,12 @@ export function objectPrefixOf(stack: string): string {
  * pool (nothing), the base volume, and per host its domain, disk and cloud-init seed volume.
  * (The bridge name is hashed to 15 characters by bridgeName and needs no room here.)
  */
+function labByDefault(): Lab {
+  const lab = findLab(DEFAULT_LAB);
+  if (!lab) throw new Error(`the default lab ${DEFAULT_LAB} is not in labs/index.ts`);
+  return lab;
+}
+
 export function objectNameSuffixes(lab: LabDefinition): string[] {
   return ["", "-base.qcow2", ...lab.hosts.flatMap((h) => [`-${h.name}`, `-${h.name}.qcow2`, `-${h.name}-seed.iso`])];
 }
@@ -264,7 +274,7 @@ function longestSuffix(lab: LabDefinition): string {
 }
 
 /** The longest stack name whose libvirt object names all stay within LIBVIRT_NAME_MAX. */
-export function maxStackNameLength(lab: LabDefinition = swarmOverlayLab): number {
+export function maxStackNameLength(lab: LabDefinition = labByDefault().definition): number {
   return LIBVIRT_NAME_MAX - objectPrefixOf("").length - longestSuffix(lab).length;
 }
 
@@ -285,7 +295,7 @@ function suggestStackName(name: string, max: number): string | undefined {
  * escapes that directory: lowercase letters, digits and single hyphens inside, short enough
  * for libvirt. Returns undefined when the name is fine, otherwise the message.
  */
-export function validateStackName(name: string, lab: LabDefinition = swarmOverlayLab): string | undefined {
+export function validateStackName(name: string, lab: LabDefinition = labByDefault().definition): string | undefined {
   const max = maxStackNameLength(lab);
   if (typeof name === "string" && name.length <= max && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) return undefined;
   const text = typeof name === "string" ? name : String(name);
@@ -461,7 +471,8 @@ function fromManifest(problems: string[], file: string): BaseImage | undefined {
 
 export interface ValidateContext {
   stack: string;
-  lab: LabDefinition;
+  /** Finds the lab swarmlab:lab names (default: the registry, labs/index.ts); injectable for tests. */
+  labs?: (name: string) => Lab | undefined;
   /** Active libvirt networks on the hypervisor, other than this stack's own. */
   activeNetworks: ActiveNetwork[];
   /** Whether a local path exists; injectable for tests. */
@@ -483,7 +494,14 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
     );
   }
 
-  const stackProblem = validateStackName(ctx.stack, ctx.lab);
+  // swarmlab:lab first: every other default (network, hosts, overlay, image) is the lab's.
+  const labText = scalar(problems, "lab", raw.lab)?.trim() || DEFAULT_LAB;
+  const found = (ctx.labs ?? findLab)(labText);
+  if (!found) problems.push(`${ns}:lab = ${show(labText)} is not a known lab; allowed: ${LAB_NAMES.join(", ")}`);
+  const chosen = found ?? (ctx.labs ?? findLab)(DEFAULT_LAB) ?? labByDefault();
+  const lab = chosen.definition;
+
+  const stackProblem = validateStackName(ctx.stack, lab);
   if (stackProblem) problems.push(stackProblem);
 
   const { uri: libvirtUri, problem: uriProblem } = resolveLibvirtUri(raw.libvirtUri);
@@ -497,7 +515,7 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
 
   // Network and host addresses (HOST-2). `cidr` stays set when only its neighbourhood is wrong
   // (overlaps), so that host addresses are still checked against it.
-  const cidrText = scalar(problems, "networkCidr", raw.networkCidr) ?? ctx.lab.network.cidr;
+  const cidrText = scalar(problems, "networkCidr", raw.networkCidr) ?? lab.network.cidr;
   const parsedCidr = parseCidr(cidrText);
   let cidr: Cidr | undefined;
   let network: LabConfig["network"] = { cidr: cidrText, gateway: "", netmask: "", prefix: 0, dhcpRange: { start: "", end: "" } };
@@ -535,13 +553,13 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
         problems.push(`${ns}:networkCidr = ${show(cidr.text)} lies in ${s.why}; ${cidrAllowed}`);
       }
     }
-    const docker = dockerRanges(ctx.lab);
+    const docker = dockerRanges(lab);
     for (const d of docker) {
       const dc = parseCidr(d.cidr);
       if (dc && cidrsOverlap(cidr, dc)) {
         problems.push(
           `${ns}:networkCidr = ${show(cidr.text)} overlaps ${dc.text}, ${d.what}; the guests would route those addresses into Docker ` +
-            `instead of the lab network. Allowed: a range outside ${docker.map((x) => x.cidr).join(", ")}, e.g. ${ctx.lab.network.cidr}`,
+            `instead of the lab network. Allowed: a range outside ${docker.map((x) => x.cidr).join(", ")}, e.g. ${lab.network.cidr}`,
         );
       }
     }
@@ -573,8 +591,8 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
         problems.push(`${ns}:hostAddresses = ${raw.hostAddresses} is not a JSON object like ${hostAddressesExample}`);
       } else {
         for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-          if (!ctx.lab.hosts.some((h) => h.name === k)) {
-            problems.push(`${ns}:hostAddresses names unknown host ${show(k)}; allowed: ${ctx.lab.hosts.map((h) => h.name).join(", ")}`);
+          if (!lab.hosts.some((h) => h.name === k)) {
+            problems.push(`${ns}:hostAddresses names unknown host ${show(k)}; allowed: ${lab.hosts.map((h) => h.name).join(", ")}`);
           } else if (typeof v !== "string") {
             problems.push(`${ns}:hostAddresses.${k} = ${show(v)} is ${kindOf(v)}; allowed: an address as a string, e.g. "192.168.122.10"`);
           } else if (parseIPv4(v) === undefined) {
@@ -589,7 +607,7 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
 
   const hosts: HostConfig[] = [];
   const seen = new Map<number, string>();
-  for (const h of ctx.lab.hosts) {
+  for (const h of lab.hosts) {
     const given = overrides.get(h.name);
     const ip = given !== undefined ? parseIPv4(given) : cidr ? (cidr.network + h.hostOffset) >>> 0 : undefined;
     const address = ip === undefined ? given ?? "" : formatIPv4(ip);
@@ -661,7 +679,7 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
     problems.push(`${ns}:dockerVersion = ${show(dockerVersion)} is not a version such as 20.10 or 24.0.7`);
   }
 
-  const workloadImage = scalar(problems, "workloadImage", raw.workloadImage)?.trim() || ctx.lab.workload.service.defaultImage;
+  const workloadImage = scalar(problems, "workloadImage", raw.workloadImage)?.trim() || lab.workload.service.defaultImage;
   if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/.test(workloadImage)) {
     problems.push(`${ns}:workloadImage = ${show(workloadImage)} is not a Docker image reference such as alpine, alpine:3.19 or registry:5000/team/img:tag`);
   }
@@ -694,7 +712,8 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
 
   return {
     stack: ctx.stack,
-    lab: ctx.lab,
+    labName: chosen.name,
+    lab,
     libvirtUri,
     domainType,
     network,

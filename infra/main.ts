@@ -4,7 +4,6 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
 import { ActiveNetwork, chooseLabNetwork, CONFIG_NAMESPACE, LabConfig, objectPrefixOf, RawConfig, validateConfig } from "./config";
 import { activeNetworks } from "./libvirt/inspect";
 import { fixedSettings } from "./settings";
@@ -39,7 +38,7 @@ export interface MainOptions extends Partial<DefineLabOptions> {
 export function loadConfig(opts: MainOptions = {}): LabConfig {
   const stack = pulumi.getStack();
   const raw = readRawConfig();
-  const ctx = { stack, lab: swarmOverlayLab, activeNetworks: [] as ActiveNetwork[] };
+  const ctx = { stack, activeNetworks: [] as ActiveNetwork[] };
   const offline = validateConfig(raw, ctx);
   const own = objectPrefixOf(stack);
   const all = (opts.activeNetworks ?? activeNetworks)(offline.libvirtUri);
@@ -47,8 +46,8 @@ export function loadConfig(opts: MainOptions = {}): LabConfig {
   // networkCidr not set: the documented range, or the next free one (npm run up saves its choice
   // in the stack's configuration; a plain `pulumi up` finds it again from the stack's network).
   if (raw.networkCidr === undefined || raw.networkCidr === "") {
-    const choice = chooseLabNetwork(swarmOverlayLab, active, all.find((n) => n.name === own));
-    if (choice.cidr !== swarmOverlayLab.network.cidr) return validateConfig({ ...raw, networkCidr: choice.cidr }, { ...ctx, activeNetworks: active });
+    const choice = chooseLabNetwork(offline.lab, active, all.find((n) => n.name === own));
+    if (choice.cidr !== offline.lab.network.cidr) return validateConfig({ ...raw, networkCidr: choice.cidr }, { ...ctx, activeNetworks: active });
   }
   return active.length ? validateConfig(raw, { ...ctx, activeNetworks: active }) : offline;
 }
@@ -63,6 +62,8 @@ export function main(opts: MainOptions = {}): LabOutputs & { config: LabConfig }
 export function stackOutputs(opts: MainOptions = {}) {
   const lab = main(opts);
   return {
+    /** The lab built (swarmlab:lab); verify finds it in the inventory as well. */
+    lab: lab.config.labName,
     hosts: lab.hosts,
     labDir: lab.labDir,
     inventoryFile: lab.inventoryFile,

@@ -4,9 +4,9 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DOCUMENTED } from "../labs/swarm-overlay/facts";
+import { labNamed } from "../labs";
+import type { WorkloadArgs } from "../labs/lab";
 import { LabConfig } from "./config";
-import type { WorkloadArgs } from "./guest/scripts";
 import { LabHost, LabNetwork, LabStorage, SwarmCluster, SwarmWorkload } from "./components";
 import { LabFiles, SshKeyPair } from "./local";
 import { bridgeName, macFor } from "./libvirt/xml";
@@ -142,21 +142,21 @@ export function defineLab(cfg: LabConfig, opts: DefineLabOptions): LabOutputs {
 
   const manager = hosts[cfg.hosts.findIndex((h) => h.role === "manager")];
   const workers = hosts.filter((_, i) => cfg.hosts[i].role === "worker");
-  const ingress = DOCUMENTED.ingress;
+  // Hosts and swarm are every lab's; the chosen lab builds its workload on top.
+  const lab = labNamed(cfg.labName);
   const swarm = new SwarmCluster(`${prefix}-swarm`, {
     manager,
     workers,
-    addressPool: { pool: ingress.subnet, maskLength: Number(ingress.subnet.split("/")[1]) },
-    swarmPort: DOCUMENTED.swarmPort,
+    addressPool: lab.swarm.addressPool,
+    swarmPort: lab.swarm.port,
   });
 
-  const svc = cfg.lab.workload.service;
   const workload = new SwarmWorkload(
     `${prefix}-workload`,
     {
       manager,
       hosts,
-      ...workloadArgsOf(cfg, opts.workloadTimeoutSec ?? 600),
+      script: lab.workload(workloadArgsOf(cfg, opts.workloadTimeoutSec ?? 600)),
     },
     // Declared as soon as the manager has a swarm: the service's second task waits for the
     // worker (one replica per node), so the worker's boot and join overlap the first task's start.

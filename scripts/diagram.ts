@@ -27,6 +27,7 @@ import { type Gathered, type ProgressEvent, saveRaw, type Transport } from "./ve
 import type { Inventory } from "./verify/inventory";
 import { buildModel, type LabModel } from "./verify/model";
 import { gatherLab } from "./verify/run";
+import { labNamed } from "../labs";
 
 export interface LabDiagramOptions {
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
@@ -81,6 +82,7 @@ export async function renderLabDiagram(opts: LabDiagramOptions = {}): Promise<La
   // The places it writes to are checked before anything connects.
   const outputOf = (inv: Inventory): string | undefined => (opts.output === false ? undefined : (opts.output ?? defaultDiagramPath(inv.stack, opts.cwd)));
   const { inventory, gathered, gatherSeconds } = await gatherLab({
+    labs: labNamed,
     ...opts,
     beforeGather: (inv) => {
       const out = outputOf(inv);

@@ -23,11 +23,11 @@ import { chooseLabNetwork, CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfi
 import { activeNetworks } from "../infra/libvirt/inspect";
 import { runOnGuest } from "../infra/guest/command";
 import { ensurePassphraseFile } from "../infra/local";
-import { asRoot, workloadScript } from "../infra/guest/scripts";
+import { asRoot } from "../infra/guest/scripts";
 import { workloadArgsOf } from "../infra/program";
 import { revertToBaseline, saveBaseline, withBaseline } from "../infra/libvirt/snapshots";
 import { fixedSettings, refusedChanges } from "../infra/settings";
-import { swarmOverlayLab } from "../labs/swarm-overlay/lab";
+import { labNamed } from "../labs";
 
 const ROOT = path.resolve(__dirname, "..");
 const STATE = path.join(ROOT, ".swarmlab");
@@ -164,7 +164,7 @@ async function rawConfigOf(stack: Stack): Promise<RawConfig> {
 }
 
 /** Settings validated as the program validates them (without asking the hypervisor); throws ConfigError. */
-const validated = (stack: Stack, raw: RawConfig): LabConfig => validateConfig(raw, { stack: stack.name, lab: swarmOverlayLab, activeNetworks: [] });
+const validated = (stack: Stack, raw: RawConfig): LabConfig => validateConfig(raw, { stack: stack.name, activeNetworks: [] });
 
 /** The stack's configuration, validated as the program validates it (without asking the hypervisor). */
 async function labConfigOf(stack: Stack): Promise<LabConfig> {
@@ -192,7 +192,7 @@ async function reset(stack: Stack): Promise<void> {
     cfg.hosts.map((h) => runOnGuest({ connection: connection(h.address), create: `sudo -n date -u -s @${Math.round(Date.now() / 1000)} >/dev/null` })),
   );
   const manager = cfg.hosts.find((h) => h.role === "manager")!;
-  await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", workloadScript(workloadArgsOf(cfg, 120))) });
+  await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", labNamed(cfg.labName).workload(workloadArgsOf(cfg, 120))) });
   write(`swarmlab: lab ${cfg.stack} reset in ${((Date.now() - t0) / 1000).toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`);
 }
 
@@ -232,7 +232,7 @@ async function settleNetwork(stack: Stack, save: boolean): Promise<LabConfig | u
   } catch {
     return cfg;
   }
-  const choice = chooseLabNetwork(swarmOverlayLab, all.filter((n) => n.name !== cfg.objectPrefix), all.find((n) => n.name === cfg.objectPrefix));
+  const choice = chooseLabNetwork(cfg.lab, all.filter((n) => n.name !== cfg.objectPrefix), all.find((n) => n.name === cfg.objectPrefix));
   if (!choice.note) return cfg;
   if (save) await stack.setConfig(`${CONFIG_NAMESPACE}:networkCidr`, { value: choice.cidr });
   write(`swarmlab: ${choice.note}${save ? ` (saved as ${CONFIG_NAMESPACE}:networkCidr in the configuration of stack ${stack.name}; set it to choose another)` : ""}\n`);

@@ -13,6 +13,7 @@
  *
  * Exit codes: see EXIT_CODES (also in --help and the README's Verify section).
  */
+import { labNamed } from "../labs";
 import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
 import type { ProgressEvent } from "./verify/gather";
@@ -65,7 +66,7 @@ export interface CliArgs {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const options: VerifyOptions = { format: "text" };
+  const options: VerifyOptions = { format: "text", labs: labNamed };
   let quiet = false;
   let help = false;
   forEachFlag(argv, (flag, take, a) => {

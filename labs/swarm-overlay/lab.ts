@@ -3,29 +3,7 @@
  * (../shared/seeds/000, 002, 004). Provisioning (infra/) and verification
  * (scripts/verify) both read this one definition.
  */
-
-export type HostRole = "manager" | "worker";
-
-export interface LabHost {
-  /** Short name: libvirt domain suffix, ssh alias. */
-  name: string;
-  /** Kernel hostname inside the guest; Docker reports it in `docker node ls`. */
-  hostname: string;
-  role: HostRole;
-  /** Offset of the host's address inside the lab network (docker0 = .10). */
-  hostOffset: number;
-}
-
-export interface LabDefinition {
-  name: string;
-  /** Documented underlay network (HOST-2). */
-  network: { cidr: string };
-  hosts: LabHost[];
-  workload: {
-    overlay: { name: string; driver: "overlay"; subnet: string; gateway: string };
-    service: { name: string; replicas: number; command: string[]; defaultImage: string };
-  };
-}
+import type { LabDefinition } from "../lab";
 
 export const swarmOverlayLab: LabDefinition = {
   name: "swarm-overlay",

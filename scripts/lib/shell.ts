@@ -7,3 +7,8 @@
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
+
+/** The first lines of every guest script: strict mode and a `fail` that names swarmlab. */
+export const BASH_HEADER = `set -euo pipefail
+fail() { echo "swarmlab: $*" >&2; exit 1; }
+`;

@@ -6,13 +6,11 @@
  * checks. Link-local IPv6 addresses are left out of the drawing (every
  * interface has one; they say nothing about the plumbing).
  */
-import { DOCUMENTED } from "../../labs/swarm-overlay/facts";
-import type { FactResult } from "../verify/checks";
+import type { FactResult } from "../verify/result";
 import type { Inventory } from "../verify/inventory";
 import type { Iface, LabModel, Namespace, NamespaceKind } from "../verify/model";
 import { inCidr } from "../lib/ipv4";
 import type { VerifyReport } from "../verify/report";
-import type { TrafficPlan } from "./traffic";
 import { renderHtmlReport, type DiagramIface, type DiagramInput, type DiagramNamespace, type DiagramRenderer, type DiagramTunnel, type NsKind, type ReportFact } from "./diagram";
 
 const KIND: Record<NamespaceKind, NsKind> = {
@@ -137,52 +135,3 @@ export function htmlFormatter(renderer: DiagramRenderer): (report: VerifyReport)
   };
 }
 
-/** The documented VNI of demonet (VXLAN-1, PATH-4), from the lab's facts. */
-export const DOCUMENTED_VNI = DOCUMENTED.vxlan.demonetId;
-
-/**
- * The PATH-1..4 plan for probing from `from` (default: the first inventory
- * host, docker0) towards `to` (default: the next host), filled in from the
- * gathered model: the local task's container and namespace, the overlay's
- * namespace and vxlan ids, the other task's overlay address, the underlay
- * NIC. Whatever the model lacks is left out, and the traffic script finds it
- * itself or the facts concerned are skipped.
- */
-export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { from?: string; to?: string; vni?: number } = {}): { host: string; plan: TrafficPlan } {
-  const from = inv.hosts.find((h) => h.name === (opts.from ?? inv.hosts[0]!.name));
-  if (!from) throw new Error(`host ${opts.from} is not in the inventory`);
-  const to = inv.hosts.find((h) => h.name === (opts.to ?? inv.hosts.find((x) => x.name !== from.name)?.name));
-  if (!to || to.name === from.name) throw new Error("PATH-3/4 need a second host in the inventory");
-  const hostModel = (name: string) => model.hosts.find((h) => h.name === name);
-  const taskNs = (name: string) => hostModel(name)?.namespaces.find((n) => n.kind === "sandbox" && (n.task?.service === undefined || n.task.service === inv.workload.service));
-  const plan: TrafficPlan = {
-    service: inv.workload.service,
-    overlay: inv.workload.overlay,
-    overlaySubnet: inv.workload.subnet,
-    overlayGateway: inv.workload.gateway,
-    labCidr: inv.network.cidr,
-    pathTarget: inv.pathTarget,
-    localAddress: from.address,
-    peerAddress: to.address,
-    vni: opts.vni ?? DOCUMENTED_VNI,
-  };
-  const mine = taskNs(from.name);
-  if (mine?.task?.containerId) {
-    plan.container = mine.task.containerId;
-    if (mine.id !== "host") plan.sandbox = mine.id;
-  }
-  const ovl = hostModel(from.name)?.namespaces.find((n) => n.kind === "overlay" && n.network?.name === inv.workload.overlay);
-  if (ovl) plan.overlayNamespace = ovl.id;
-  const vxlanIds = hostModel(from.name)?.networks?.find((n) => n.name === inv.workload.overlay)?.options["com.docker.network.driver.overlay.vxlanid_list"];
-  if (vxlanIds !== undefined && /^[0-9,]*$/.test(vxlanIds)) plan.vxlanIdList = vxlanIds;
-  const peer = taskNs(to.name);
-  const peerAddr = peer?.interfaces
-    .flatMap((i) => i.addresses)
-    .find((a) => a.family === "inet" && inCidr(inv.workload.subnet, a.local) && a.prefixlen < 32)?.local;
-  if (peerAddr) plan.peerTaskAddress = peerAddr;
-  const nic = hostModel(from.name)
-    ?.namespaces.find((n) => n.kind === "host")
-    ?.interfaces.find((i) => i.addresses.some((a) => a.local === from.address));
-  if (nic) plan.underlayNic = nic.name;
-  return { host: from.name, plan };
-}

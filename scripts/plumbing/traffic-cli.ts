@@ -8,7 +8,7 @@
  * e.g. `ssh -F .swarmlab/dev/ssh_config docker0 sudo -n bash -s < script.sh > out.txt`.
  */
 import * as fs from "node:fs";
-import { buildTrafficScript, judgeTraffic, parseTrafficOutput, PATH_IDS, type TrafficPlan } from "./traffic";
+import { buildTrafficScript, judgeTraffic, parseTrafficOutput, PATH_IDS, type TrafficPlan } from "../../labs/swarm-overlay/traffic";
 
 export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
   const [cmd, planFile, outFile] = argv;

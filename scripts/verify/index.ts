@@ -4,10 +4,9 @@ export { gather, gatheredFromText, loadRaw, saveRaw, SshTransport, type Gathered
 export { buildGatherScript, type GatherScriptOptions } from "./gather-script";
 export { parseFramedOutput, type FramedOutput, type RawSection } from "../lib/framing";
 export { buildModel, type HostModel, type Iface, type LabModel, type Namespace, type VethPair, type VxlanTunnel, type BridgeModel } from "./model";
-export { OUTCOMES, runChecks, type CheckContext, type FactResult, type Outcome } from "./checks";
+export { OUTCOMES, type FactResult, type Outcome } from "./result";
 export { formatReport, formatNames, prepareFormat, registerFormat, formatText, formatJson, formatJunit, type Formatter, type VerifyReport } from "./report";
 export { formatHtml, prepareHtml } from "./html";
 export { loadInventory, validateInventory, inventoryFromLab, defaultInventoryPath, compareWithLab, type Inventory, type InventoryHost } from "./inventory";
 export { ParseError, InventoryError, UsageError } from "./errors";
-export type { TrafficEvidence, TrafficResult, TrafficFactId } from "./traffic";
-export { DEFAULT_TRAFFIC_TIMEOUT_MS, runTrafficStep, skippedTraffic, uncheckedTraffic, TRAFFIC_DISABLED, trafficHost, wantsTraffic, type TrafficStepOptions, type TrafficStepResult } from "./traffic-run";
+export { TRAFFIC_DISABLED, type TrafficEvidence, type TrafficResult, type TrafficFactId } from "./traffic";

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LabDefinition } from "../../labs/swarm-overlay/lab";
+import type { LabDefinition } from "../../labs/lab";
 import { InventoryError } from "./errors";
 import { inCidr, isIPv4, nthAddressIn, readCidr } from "../lib/ipv4";
 
@@ -22,7 +22,8 @@ export interface InventoryHost {
 }
 
 export interface Inventory {
-  lab: "swarm-overlay";
+  /** The lab's name in labs/index.ts (absent in inventories written by hand: the default lab). */
+  lab?: string;
   stack: string;
   /** SSH user; gather runs `sudo -n bash -s` unless this is root. */
   user: string;
@@ -96,8 +97,7 @@ export function validateInventory(raw: unknown, opts: LoadOptions = {}, file?: s
 
 function validate(raw: unknown, opts: LoadOptions): Inventory {
   if (!isObj(raw)) throw new InventoryError("", "the inventory must be a JSON object");
-  const lab = reqString(raw, "lab", "");
-  if (lab !== "swarm-overlay") throw new InventoryError("lab", `must be "swarm-overlay", got ${JSON.stringify(lab)}`);
+  const lab = raw["lab"] === undefined ? undefined : reqString(raw, "lab", "", /^[a-z0-9][a-z0-9-]*$/, "a lab name (lower-case letters, digits, -)");
   const stack = reqString(raw, "stack", "", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a stack name (letters, digits, _ . -)");
   const user = reqString(raw, "user", "", /^[a-z_][a-z0-9_.-]*$/i, "a user name");
   const sshKeyFile = reqString(raw, "sshKeyFile", "");
@@ -167,7 +167,7 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
   }
 
   return {
-    lab: "swarm-overlay",
+    ...(lab !== undefined ? { lab } : {}),
     stack,
     user,
     sshKeyFile,
@@ -211,7 +211,7 @@ export function inventoryFromLab(
   const gateway = opts.gateway ?? nthAddressIn(lab.network.cidr, 1)!;
   const overlay = lab.workload.overlay;
   return {
-    lab: "swarm-overlay",
+    lab: lab.name,
     stack: opts.stack,
     user: opts.user,
     sshKeyFile: opts.sshKeyFile,

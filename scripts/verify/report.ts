@@ -5,7 +5,7 @@
  * (loading the WebAssembly Graphviz) registers a `prepare` step, which
  * prepareFormat() runs before formatReport() is called.
  */
-import type { FactResult, Outcome } from "./checks";
+import type { FactResult, Outcome } from "./result";
 import type { LabModel } from "./model";
 import { visible, visibleLines } from "./visible";
 

@@ -1,21 +1,19 @@
 /**
- * runVerify: gather -> model -> traffic (PATH-1..4) -> check -> report, for
+ * runVerify: gather -> model -> the lab's probe -> the lab's checks -> report, for
  * the CLI, `npm run up` and the e2e test. gatherLab() is the shared first half
  * (also used by scripts/diagram.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { FACT_IDS } from "../../labs/swarm-overlay/facts";
-import { type LabDefinition, swarmOverlayLab } from "../../labs/swarm-overlay/lab";
-import { type FactResult, runChecks } from "./checks";
-import { UsageError } from "./errors";
+import type { Lab, LabLookup } from "../../labs/lab";
+import { InventoryError, UsageError } from "./errors";
 import { gather, type Gathered, loadRaw, type ProgressEvent, saveRaw, type SshTransport, type Transport } from "./gather";
 import "./html";
 import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory";
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
-import type { TrafficEvidence } from "./traffic";
-import { replayTraffic, runTrafficStep, skippedTraffic, TRAFFIC_DISABLED, trafficHost, trafficTransport, wantsTraffic } from "./traffic-run";
+import type { FactResult } from "./result";
+import { TRAFFIC_DISABLED, type TrafficEvidence } from "./traffic";
 import { preparePrivateDir, prepareOutputFile, readReplayFile, writeOutputFile, writePrivate } from "./files";
 
 export interface VerifyOptions {
@@ -34,7 +32,11 @@ export interface VerifyOptions {
   color?: boolean;
   /** Directory `.swarmlab` lives in (default: cwd). */
   cwd?: string;
-  lab?: LabDefinition;
+  /**
+   * Finds the lab the inventory names (its `lab`; none: the default lab). The CLI passes the
+   * registry's (labs/index.ts labNamed); verify itself knows no lab.
+   */
+  labs: LabLookup;
   /** How to reach hosts (default: SSH with the inventory's user and key). */
   transport?: Transport;
   onProgress?: (e: ProgressEvent) => void;
@@ -59,6 +61,7 @@ export interface VerifyOptions {
 }
 
 export interface GatherLabOptions {
+  labs: LabLookup;
   stack?: string;
   inventoryFile?: string;
   inventory?: Inventory;
@@ -69,10 +72,12 @@ export interface GatherLabOptions {
   forceText?: boolean;
   dockerCli?: boolean;
   /** Called with the inventory before anything connects (to check output paths that depend on it). */
-  beforeGather?: (inventory: Inventory) => void;
+  beforeGather?: (inventory: Inventory, lab: Lab) => void;
 }
 
 export interface GatheredLab {
+  /** The lab the inventory names. */
+  lab: Lab;
   inventory: Inventory;
   gathered: Gathered;
   /** 0 when replaying. */
@@ -80,15 +85,31 @@ export interface GatheredLab {
 }
 
 /** Read the inventory and gather every host (or replay a --save-raw directory). Shared by verify and the diagram. */
-export async function gatherLab(opts: GatherLabOptions = {}): Promise<GatheredLab> {
+export async function gatherLab(opts: GatherLabOptions): Promise<GatheredLab> {
   const inventory =
     opts.inventory ?? loadInventory(opts.inventoryFile ?? defaultInventoryPath(opts.stack ?? "dev", opts.cwd), { checkKeyFile: !opts.replayDir && !opts.transport });
-  opts.beforeGather?.(inventory);
+  const lab = labOf(inventory, opts.labs);
+  opts.beforeGather?.(inventory, lab);
   const g0 = Date.now();
   const gathered = opts.replayDir
     ? loadRaw(opts.replayDir, inventory)
     : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText, dockerCli: opts.dockerCli });
-  return { inventory, gathered, gatherSeconds: opts.replayDir ? 0 : (Date.now() - g0) / 1000 };
+  return { lab, inventory, gathered, gatherSeconds: opts.replayDir ? 0 : (Date.now() - g0) / 1000 };
+}
+
+/** The lab an inventory names; a name no lab has is an inventory error naming the known labs. */
+function labOf(inventory: Inventory, labs: LabLookup): Lab {
+  try {
+    return labs(inventory.lab);
+  } catch (e) {
+    throw new InventoryError("lab", e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Do these `--only` IDs (none: all facts) include a fact of the probe? */
+function wantsProbe(factIds: readonly string[] | undefined, only: readonly string[] | undefined): boolean {
+  if (!factIds || factIds.length === 0) return false;
+  return !only || only.length === 0 || only.some((id) => factIds.includes(id));
 }
 
 export interface VerifyRun {
@@ -116,40 +137,44 @@ export function exitCodeOf(s: Summary): 0 | 1 | 3 {
   return s.fail > 0 ? 1 : s.unchecked > 0 ? 3 : 0;
 }
 
-export function validateOnly(only: readonly string[] | undefined): string[] | undefined {
+export function validateOnly(only: readonly string[] | undefined, lab: Lab): string[] | undefined {
   if (!only || only.length === 0) return undefined;
-  const bad = only.filter((id) => !(FACT_IDS as readonly string[]).includes(id));
-  if (bad.length) throw new UsageError(`unknown fact ID(s) ${bad.join(", ")}; known: ${FACT_IDS.join(", ")}`);
+  const ids = lab.facts.map((f) => f.id);
+  const bad = only.filter((id) => !ids.includes(id));
+  if (bad.length) throw new UsageError(`unknown fact ID(s) ${bad.join(", ")}; known: ${ids.join(", ")}`);
   return [...only];
 }
 
-export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyRun> {
+export async function runVerify(opts: VerifyOptions): Promise<VerifyRun> {
   const t0 = Date.now();
-  const only = validateOnly(opts.only);
   if (opts.format !== undefined && !formatNames().includes(opts.format)) throw new UsageError(`unknown format "${opts.format}" (known: ${formatNames().join(", ")})`);
-  const lab = opts.lab ?? swarmOverlayLab;
   // Every place verify will write is checked before anything connects.
   if (opts.output !== undefined) prepareOutputFile(opts.output);
   if (opts.saveRawDir !== undefined) preparePrivateDir(opts.saveRawDir);
 
-  // The traffic step's session connects while the hosts are gathered: it is ready when the model is.
-  const liveTraffic = wantsTraffic(only) && opts.traffic !== false && typeof opts.traffic !== "object" && !opts.replayDir && !opts.transport;
+  // The probe's session connects while the hosts are gathered: it is ready when the model is.
   let early: SshTransport | undefined;
-  const beforeGather = (inv: Inventory): void => {
-    if (liveTraffic) {
-      early = trafficTransport(inv, opts.trafficTimeoutMs);
-      early.warm(trafficHost(inv));
+  let only: string[] | undefined;
+  const beforeGather = (inv: Inventory, lab: Lab): void => {
+    // The fact IDs are the lab's: known once the inventory has named it, still before anything connects.
+    only = validateOnly(opts.only, lab);
+    const probe = lab.traffic;
+    const liveTraffic = probe && wantsProbe(probe.factIds, only) && opts.traffic !== false && typeof opts.traffic !== "object" && !opts.replayDir && !opts.transport;
+    if (probe && liveTraffic) {
+      early = probe.transport(inv, opts.trafficTimeoutMs);
+      early.warm(probe.host(inv));
     }
   };
   try {
-    return await verifyWith(opts, only, lab, t0, await gatherLab({ ...opts, beforeGather }), early);
+    const gatheredLab = await gatherLab({ ...opts, beforeGather });
+    return await verifyWith(opts, only, t0, gatheredLab, early);
   } finally {
     early?.dispose();
   }
 }
 
-async function verifyWith(opts: VerifyOptions, only: string[] | undefined, lab: LabDefinition, t0: number, gatheredLab: GatheredLab, early: SshTransport | undefined): Promise<VerifyRun> {
-  const { inventory, gathered, gatherSeconds } = gatheredLab;
+async function verifyWith(opts: VerifyOptions, only: string[] | undefined, t0: number, gatheredLab: GatheredLab, early: SshTransport | undefined): Promise<VerifyRun> {
+  const { lab, inventory, gathered, gatherSeconds } = gatheredLab;
   let sshSessions = gathered.sshSessions;
 
   const m0 = Date.now();
@@ -159,19 +184,20 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, lab: 
   // Traffic (PATH-1..4): needs the model (task container, peer task address, underlay NIC).
   let trafficSeconds: number | undefined;
   let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
-  if (wantsTraffic(only)) {
+  const probe = lab.traffic;
+  if (probe && wantsProbe(probe.factIds, only)) {
     let evidence: TrafficEvidence | undefined;
     if (typeof opts.traffic === "object") evidence = { ...opts.traffic };
-    else if (opts.traffic === false) evidence = skippedTraffic(TRAFFIC_DISABLED);
+    else if (opts.traffic === false) evidence = probe.skipped(TRAFFIC_DISABLED);
     else if (opts.replayDir) {
-      evidence = replayTraffic(opts.replayDir, inventory, model);
+      evidence = probe.replay(opts.replayDir, inventory, model);
       // Saving a replay elsewhere keeps the evidence the verdicts were judged from.
-      const h = trafficHost(inventory).name;
+      const h = probe.host(inventory).name;
       const raw = readReplayFile(opts.replayDir, `traffic-${h}.txt`);
       if (raw !== undefined) trafficRaw = { host: h, stdout: raw };
     }
     else {
-      const step = await runTrafficStep({ inventory, model, transport: opts.transport ?? early, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
+      const step = await probe.run({ inventory, model, transport: opts.transport ?? early, timeoutMs: opts.trafficTimeoutMs, onProgress: opts.onProgress });
       evidence = step.evidence;
       trafficSeconds = step.seconds;
       sshSessions += step.sessions;
@@ -182,11 +208,11 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, lab: 
   }
   if (opts.saveRawDir) {
     saveRaw(opts.saveRawDir, gathered);
-    if (!trafficRaw) {
+    if (!trafficRaw && probe) {
       // A replay judges the traffic from these: an earlier save's must not pass for this run's.
-      const h = trafficHost(inventory).name;
+      const h = probe.host(inventory).name;
       for (const f of [`traffic-${h}.txt`, `traffic-${h}.stderr.txt`, "traffic-plan.json"]) fs.rmSync(path.join(opts.saveRawDir, f), { force: true });
-    } else {
+    } else if (trafficRaw) {
       // The traffic script's own output and plan: --replay and `traffic-cli.ts judge` judge them again.
       writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.txt`), trafficRaw.stdout);
       if (trafficRaw.stderr) writePrivate(path.join(opts.saveRawDir, `traffic-${trafficRaw.host}.stderr.txt`), trafficRaw.stderr);
@@ -195,7 +221,7 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, lab: 
   }
 
   const c0 = Date.now();
-  const results = runChecks({ model, lab, inventory }, { only });
+  const results = lab.check(model, inventory, { only });
   const c1 = Date.now();
 
   const hosts: HostStatus[] = model.hosts.map((h) => {
@@ -214,7 +240,7 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, lab: 
     totalSeconds: (Date.now() - t0) / 1000,
   };
   const report: VerifyReport = {
-    lab: inventory.lab,
+    lab: lab.name,
     stack: inventory.stack,
     generatedAt: new Date().toISOString(),
     results,

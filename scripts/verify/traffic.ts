@@ -22,3 +22,6 @@ export interface TrafficResult {
 }
 
 export type TrafficEvidence = Partial<Record<TrafficFactId, TrafficResult>>;
+
+/** The reason verify reports when it does not run the traffic probe (--no-traffic). */
+export const TRAFFIC_DISABLED = "traffic checks disabled (--no-traffic)";

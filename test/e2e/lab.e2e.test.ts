@@ -22,6 +22,7 @@ import { runVerify } from "../../scripts/verify/run";
 import { renderLabDiagram } from "../../scripts/diagram";
 import { vethId } from "../../scripts/plumbing/diagram";
 import { labDriver, NOTHING_FAILED, NpmRun, RESULTS, ROOT, URI } from "./driver";
+import { labNamed } from "../../labs";
 
 const BYSTANDER = "swarmlab-bystander";
 const NETNS = process.env.SWARMLAB_E2E_NETNS;
@@ -244,7 +245,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     }
     expect(d.svg).toMatch(/VNI 4097/);
     const html = path.join(RESULTS, "verify.html");
-    const run = await runVerify({ inventoryFile, format: "html", output: html, replayDir });
+    const run = await runVerify({ labs: labNamed, inventoryFile, format: "html", output: html, replayDir });
     expect(run.rendered).toContain("<svg");
     const png = path.join(RESULTS, "verify.png");
     const shot = spawnSync(
@@ -265,7 +266,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     const setAll = (state: string) => Promise.all(devices.map((l) => { const [n, d] = l.split(" "); return sh(worker!, `nsenter --net=${n} ip link set ${d} ${state}`); }));
     await setAll("down");
     try {
-      const cut = await runVerify({ inventoryFile, only: ["PATH-3", "PATH-4"] });
+      const cut = await runVerify({ labs: labNamed, inventoryFile, only: ["PATH-3", "PATH-4"] });
       expect(cut.results.map((r) => `${r.id} ${r.outcome}`)).toEqual(["PATH-3 fail", "PATH-4 fail"]);
     } finally {
       await setAll("up");
@@ -339,7 +340,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     const vx = "for n in /var/run/docker/netns/1-*; do nsenter --net=$n ip -o link show type vxlan | awk -F': ' '{print $2}' | sed 's/@.*//' | while read d; do nsenter --net=$n ip link del $d; done; done";
     await sh(manager!, vx);
     await sh(worker!, "systemctl stop docker docker.socket");
-    expect((await runVerify({ inventoryFile, traffic: false })).results.filter((r) => r.outcome === "fail").length).toBeGreaterThan(0);
+    expect((await runVerify({ labs: labNamed, inventoryFile, traffic: false })).results.filter((r) => r.outcome === "fail").length).toBeGreaterThan(0);
     manager?.dispose();
     worker?.dispose();
     for (const round of [1, 2]) {
@@ -358,7 +359,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
   });
 
   const failing = async (only?: string[]) =>
-    (await runVerify({ inventoryFile, traffic: false, only })).results.filter((r) => r.outcome === "fail").map((r) => r.id).sort();
+    (await runVerify({ labs: labNamed, inventoryFile, traffic: false, only })).results.filter((r) => r.outcome === "fail").map((r) => r.id).sort();
 
   /**
    * Waits until demoservice runs exactly one task on each of the given nodes and every task

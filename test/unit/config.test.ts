@@ -8,14 +8,16 @@ import {
   RawConfig,
   resolveLibvirtUri,
   validateConfig,
+  type ValidateContext,
   validateStackName,
 } from "../../infra/config";
+import { swarmOverlay } from "../../labs/swarm-overlay";
 import { swarmOverlayLab } from "../../labs/swarm-overlay/lab";
 import { networkCidrsFromXml } from "../../infra/libvirt/inspect";
 
-const ctx = { stack: "dev", lab: swarmOverlayLab, activeNetworks: [] as { name: string; cidr: string }[], fileExists: (p: string) => p.startsWith("/exists") };
+const ctx = { stack: "dev", activeNetworks: [] as { name: string; cidr: string }[], fileExists: (p: string) => p.startsWith("/exists") };
 
-function problems(raw: RawConfig, extra: Partial<typeof ctx> = {}): string[] {
+function problems(raw: RawConfig, extra: Partial<ValidateContext> = {}): string[] {
   try {
     validateConfig(raw, { ...ctx, ...extra });
   } catch (e) {
@@ -139,7 +141,7 @@ describe("config validation names the bad value and what is allowed", () => {
 });
 
 /** The one problem a raw configuration gives; fails the test unless there is exactly one. */
-function only(raw: RawConfig, extra: Partial<typeof ctx> = {}): string {
+function only(raw: RawConfig, extra: Partial<ValidateContext> = {}): string {
   const p = problems(raw, extra);
   expect(p, `problems were:\n${p.join("\n")}`).toHaveLength(1);
   return p[0];
@@ -312,8 +314,9 @@ describe("network ranges the lab must not use", () => {
 
   it("takes the overlay range from the lab definition", () => {
     const lab = { ...swarmOverlayLab, workload: { ...swarmOverlayLab.workload, overlay: { ...swarmOverlayLab.workload.overlay, subnet: "10.50.0.0/24" } } };
-    expect(problems({ networkCidr: "192.168.200.0/24" }, { lab })).toEqual([]);
-    expect(only({ networkCidr: "10.50.0.0/16" }, { lab })).toMatch(/overlaps 10.50.0.0\/24, the lab's overlay network demonet/);
+    const labs = (name: string) => (name === "swarm-overlay" ? { ...swarmOverlay, definition: lab } : undefined);
+    expect(problems({ networkCidr: "192.168.200.0/24" }, { labs })).toEqual([]);
+    expect(only({ networkCidr: "10.50.0.0/16" }, { labs })).toMatch(/overlaps 10.50.0.0\/24, the lab's overlay network demonet/);
   });
 
   it("accepts private ranges next to the Docker ones", () => {
@@ -481,3 +484,16 @@ describe("chooseLabNetwork (swarmlab:networkCidr not set)", () => {
     expect(chooseLabNetwork(swarmOverlayLab, [net("everything", "192.168.0.0/16")])).toEqual({ cidr: "192.168.122.0/24" });
   });
 });
+
+describe("swarmlab:lab", () => {
+  it("defaults to swarm-overlay and takes a lab of the registry", () => {
+    expect(validateConfig({}, ctx)).toMatchObject({ labName: "swarm-overlay", lab: swarmOverlayLab });
+    expect(validateConfig({ lab: "swarm-overlay" }, ctx).labName).toBe("swarm-overlay");
+  });
+
+  it("refuses a lab no folder provides, naming the value and the known labs, before anything is created", () => {
+    expect(only({ lab: "bridge-lab" })).toBe('swarmlab:lab = "bridge-lab" is not a known lab; allowed: swarm-overlay');
+    expect(() => validateConfig({ lab: "bridge-lab" }, ctx)).toThrow(/invalid swarmlab configuration \(nothing was created\)/);
+  });
+});
+

@@ -11,8 +11,9 @@
 import { spawnSync } from "child_process";
 import { describe, expect, it } from "vitest";
 import { centos7NetworkFix } from "../../infra/guest/cloudinit";
-import { asRoot, dockerInstallScript, overlayReadyScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
-import { buildTrafficScript } from "../../scripts/plumbing/traffic";
+import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript } from "../../infra/guest/scripts";
+import { overlayReadyScript, workloadScript } from "../../labs/swarm-overlay/workload";
+import { buildTrafficScript } from "../../labs/swarm-overlay/traffic";
 import { buildGatherScript } from "../../scripts/verify/gather-script";
 import { LAB_PLAN, WORKLOAD_ARGS } from "./lab-values";
 

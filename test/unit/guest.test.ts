@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript, workloadScript } from "../../infra/guest/scripts";
+import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript } from "../../infra/guest/scripts";
+import { workloadScript } from "../../labs/swarm-overlay/workload";
 import { centos7NetworkFix, metaData, networkConfig, NIC_NAME, userData } from "../../infra/guest/cloudinit";
 import { WORKLOAD_ARGS } from "./lab-values";
 

@@ -3,7 +3,7 @@
  * scripts' arguments, the traffic plan the inventory defaults give). One place, so the tests
  * that build scripts from them do not each keep a copy.
  */
-import type { TrafficPlan } from "../../scripts/plumbing/traffic";
+import type { TrafficPlan } from "../../labs/swarm-overlay/traffic";
 
 export const WORKLOAD_ARGS = {
   overlay: "demonet",

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { overlayReadyScript } from "../../infra/guest/scripts";
+import { overlayReadyScript } from "../../labs/swarm-overlay/workload";
 
 let dir = "";
 beforeAll(() => {
@@ -53,7 +53,7 @@ describe("overlayReadyScript", () => {
   });
 
   it("is part of the workload step's script, after the tasks run", async () => {
-    const { workloadScript } = await import("../../infra/guest/scripts");
+    const { workloadScript } = await import("../../labs/swarm-overlay/workload");
     const w = workloadScript({ overlay: "demonet", subnet: "192.168.200.0/24", service: "demoservice", replicas: 2, image: "x", command: ["sleep", "1"], pull: false, nodes: ["a", "b"], timeoutSec: 60 });
     expect(w.indexOf("nsenter --net=\"$ov_sk\" ping")).toBeGreaterThan(w.indexOf("spread && break"));
   });

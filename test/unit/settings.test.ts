@@ -2,9 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { RawConfig, validateConfig } from "../../infra/config";
 import { fixedSettings, FIXED_SETTINGS, refusedChanges } from "../../infra/settings";
-import { swarmOverlayLab } from "../../labs/swarm-overlay/lab";
 
-const ctx = { stack: "dev", lab: swarmOverlayLab, activeNetworks: [] };
+const ctx = { stack: "dev", activeNetworks: [] };
 const settings = (raw: RawConfig) => fixedSettings(validateConfig(raw, ctx));
 const applied = settings({ dockerVersion: "20.10", diskGiB: "20" });
 

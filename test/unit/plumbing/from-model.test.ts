@@ -7,8 +7,9 @@ import { validateInventory } from "../../../scripts/verify/inventory";
 import { buildModel, type HostModel, type LabModel } from "../../../scripts/verify/model";
 import type { VerifyReport } from "../../../scripts/verify/report";
 import { ifaceId, loadDiagramRenderer, nsId, vethId, type DiagramRenderer } from "../../../scripts/plumbing/diagram";
-import { diagramFromModel, htmlFormatter, looksLikeLabModel, trafficPlanFromModel } from "../../../scripts/plumbing/from-model";
-import { buildTrafficScript } from "../../../scripts/plumbing/traffic";
+import { diagramFromModel, htmlFormatter, looksLikeLabModel } from "../../../scripts/plumbing/from-model";
+import { trafficPlanFromModel } from "../../../labs/swarm-overlay/probes";
+import { buildTrafficScript } from "../../../labs/swarm-overlay/traffic";
 import { LAB_PLAN } from "../lab-values";
 
 let renderer: DiagramRenderer;

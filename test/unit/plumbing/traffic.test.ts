@@ -20,7 +20,7 @@ import {
   toTrafficEvidence,
   TrafficPlanError,
   type TrafficPlan,
-} from "../../../scripts/plumbing/traffic";
+} from "../../../labs/swarm-overlay/traffic";
 import { LAB_PLAN } from "../lab-values";
 
 const FIX = path.join(__dirname, "../../fixtures/plumbing");

@@ -11,7 +11,7 @@ import {
   parsePcapHeader,
   PcapError,
   type DecodedPacket,
-} from "../../../scripts/plumbing/vxlan";
+} from "../../../labs/swarm-overlay/vxlan";
 
 const FIX = path.join(__dirname, "../../fixtures/plumbing");
 /** Real captures made by test/fixtures/plumbing/make-vxlan-pcap.sh (two netns, vxlan id 4097 dstport 4789). */

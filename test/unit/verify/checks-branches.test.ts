@@ -7,7 +7,7 @@
  * live-like baseline and asserts the outcome and the words that explain it.
  */
 import { describe, expect, it } from "vitest";
-import type { FactResult } from "../../../scripts/verify/checks";
+import type { FactResult } from "../../../scripts/verify/result";
 import type { Inventory } from "../../../scripts/verify/inventory";
 import type { HostModel, Iface, LabModel, Namespace } from "../../../scripts/verify/model";
 import { check, clone, hostIn, liveModel, namespaceIn } from "./helpers";

@@ -15,6 +15,7 @@ import { prepareFormat } from "../../../scripts/verify/report";
 import { runVerify } from "../../../scripts/verify/run";
 import { captureCliIo } from "../cli-io";
 import { FIXTURES, reframe } from "./helpers";
+import { labNamed } from "../../../labs";
 
 const V2 = path.join(FIXTURES, "live-e2e-v2");
 const INVENTORY = path.join(V2, "inventory.json");
@@ -44,9 +45,9 @@ function copyOfV2(dir: string, name = "replay"): string {
 describe("every path and option is checked before connecting", () => {
   const io = captureCliIo("swl-safe-");
 
-  const refused = async (opts: Parameters<typeof runVerify>[0], re: RegExp): Promise<void> => {
+  const refused = async (opts: Omit<Parameters<typeof runVerify>[0], "labs">, re: RegExp): Promise<void> => {
     const t = untouched();
-    const err = await runVerify({ inventory, transport: t, ...opts }).then(
+    const err = await runVerify({ labs: labNamed, inventory, transport: t, ...opts }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -87,7 +88,7 @@ describe("every path and option is checked before connecting", () => {
     fs.mkdirSync(old);
     for (const f of ["docker0.txt", "docker1.txt", "traffic.json", "traffic-docker0.txt"]) fs.writeFileSync(path.join(old, f), "x", { mode: 0o644 });
     fs.chmodSync(old, 0o755);
-    await runVerify({ inventory, replayDir: V2, saveRawDir: old, traffic: false });
+    await runVerify({ labs: labNamed, inventory, replayDir: V2, saveRawDir: old, traffic: false });
     expect(fs.statSync(old).mode & 0o777).toBe(0o700);
     for (const f of fs.readdirSync(old)) expect(fs.statSync(path.join(old, f)).mode & 0o777, f).toBe(0o600);
     // the earlier save's traffic output is gone: a replay must not judge it as this run's
@@ -150,7 +151,7 @@ describe("--save-raw keeps the gather private", () => {
   const io = captureCliIo("swl-raw-");
   it("files 0600 in a directory created 0700 (also when a file was there with another mode)", async () => {
     const dir = path.join(io.dir, "deep", "raw");
-    const run = await runVerify({ inventory, replayDir: V2, saveRawDir: dir });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: V2, saveRawDir: dir });
     expect(run.exitCode).toBe(0);
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     const files = fs.readdirSync(dir).sort();
@@ -158,7 +159,7 @@ describe("--save-raw keeps the gather private", () => {
     expect(files).toEqual(["docker0.txt", "docker1.txt", "traffic-docker0.txt", "traffic.json"]);
     for (const f of files) expect(fs.statSync(path.join(dir, f)).mode & 0o777, f).toBe(0o600);
     fs.chmodSync(path.join(dir, "docker0.txt"), 0o644);
-    await runVerify({ inventory, replayDir: V2, saveRawDir: dir });
+    await runVerify({ labs: labNamed, inventory, replayDir: V2, saveRawDir: dir });
     expect(fs.statSync(path.join(dir, "docker0.txt")).mode & 0o777).toBe(0o600);
   });
 });
@@ -174,7 +175,7 @@ describe("a replay judges the traffic again from the recorded output, never read
     saved["PATH-4"] = { outcome: "fail", expected: "x", observed: "made up" };
     saved["PATH-1"] = { outcome: "fail", expected: "x", observed: "made up" };
     fs.writeFileSync(tj, JSON.stringify(saved));
-    const p = paths(await runVerify({ inventory, replayDir: d }));
+    const p = paths(await runVerify({ labs: labNamed, inventory, replayDir: d }));
     expect(p["PATH-4"]!.outcome).toBe("pass");
     expect(p["PATH-4"]!.observed).toMatch(/UDP\/4789 between 192\.168\.122\.10 and 192\.168\.122\.11 \(VNI 4097 x\d+\)/);
     expect(p["PATH-1"]!.outcome).toBe("pass");
@@ -185,7 +186,7 @@ describe("a replay judges the traffic again from the recorded output, never read
     const raw = path.join(d, "traffic-docker0.txt");
     fs.writeFileSync(raw, fs.readFileSync(raw, "utf8").replace(/@@plumbing:begin cap\.pcap\n[\s\S]*?@@plumbing:end cap\.pcap rc=0\n/, ""));
     expect(JSON.parse(fs.readFileSync(path.join(d, "traffic.json"), "utf8"))["PATH-4"].outcome).toBe("pass");
-    const p = paths(await runVerify({ inventory, replayDir: d }));
+    const p = paths(await runVerify({ labs: labNamed, inventory, replayDir: d }));
     expect(p["PATH-4"]!.outcome).toBe("fail");
     expect(p["PATH-4"]!.observed).toMatch(/no UDP\/4789 packets were captured/);
   });
@@ -193,13 +194,13 @@ describe("a replay judges the traffic again from the recorded output, never read
   it("verdicts without the output they were judged from leave the facts unchecked; saved skips stay skips", async () => {
     const d = copyOfV2(io.dir);
     fs.rmSync(path.join(d, "traffic-docker0.txt"));
-    const p = paths(await runVerify({ inventory, replayDir: d }));
+    const p = paths(await runVerify({ labs: labNamed, inventory, replayDir: d }));
     for (const id of ["PATH-1", "PATH-2", "PATH-3", "PATH-4"]) {
       expect(p[id]!.outcome, id).toBe("unchecked");
       expect(p[id]!.explanation, id).toMatch(/traffic\.json says pass, but the traffic script's output it was judged from \(traffic-docker0\.txt\) is not in .*: a verdict is judged from its evidence, never read back/);
     }
     fs.writeFileSync(path.join(d, "traffic.json"), JSON.stringify({ "PATH-1": { outcome: "skip", expected: "e", observed: "not checked", explanation: "traffic checks disabled (--no-traffic)" } }));
-    const q = paths(await runVerify({ inventory, replayDir: d }));
+    const q = paths(await runVerify({ labs: labNamed, inventory, replayDir: d }));
     expect(q["PATH-1"]!.outcome).toBe("skip");
     expect(q["PATH-2"]!.explanation).toBe("traffic.json has no PATH-2");
   });
@@ -215,7 +216,7 @@ describe("control characters in observed data are escaped in every format", () =
     fs.writeFileSync(f, reframe(fs.readFileSync(f, "utf8"), (o, key) => (key.startsWith("ip-") && key.includes("netns/1-vdyt5k9tuh") ? o.replace(/"ifname":"veth0"/g, `"ifname":"${evil}"`) : o)));
     await prepareFormat("html");
     for (const format of ["text", "junit", "html", "json"]) {
-      const run = await runVerify({ inventory, replayDir: d, format, only: ["OVL-1", "VETH-1"] });
+      const run = await runVerify({ labs: labNamed, inventory, replayDir: d, format, only: ["OVL-1", "VETH-1"] });
       const out = run.rendered!;
       expect(out, format).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/);
       if (format !== "json") expect(out, format).toMatch(/veth\\e\]0;owned\\x07/);

@@ -6,6 +6,7 @@ import { UsageError } from "../../../scripts/verify/errors";
 import type { Transport } from "../../../scripts/verify/gather";
 import { FIXTURES, liveInventory, liveLikeText } from "./helpers";
 import { captureCliIo } from "../cli-io";
+import { labNamed } from "../../../labs";
 
 const INVENTORY = path.join(FIXTURES, "live-like", "inventory.json");
 const REPLAY = path.join(FIXTURES, "live-like", "json");
@@ -27,7 +28,7 @@ describe("parseArgs", () => {
 
 describe("runVerify", () => {
   it("replays saved output: results, exit code, timings", async () => {
-    const run = await runVerify({ inventoryFile: INVENTORY, replayDir: REPLAY, format: "json", traffic: false });
+    const run = await runVerify({ labs: labNamed, inventoryFile: INVENTORY, replayDir: REPLAY, format: "json", traffic: false });
     expect(run.exitCode).toBe(0);
     expect(run.summary).toEqual({ total: 29, pass: 20, fail: 0, changed: 5, skip: 4, unchecked: 0 });
     expect(run.sshSessions).toBe(0);
@@ -48,7 +49,7 @@ describe("runVerify", () => {
       },
     };
     const phases: string[] = [];
-    const run = await runVerify({ inventory: liveInventory(), transport, onProgress: (e) => e.phase !== "section" && phases.push(`${e.host}:${e.phase}`), only: ["VXLAN-1", "WL-2"] });
+    const run = await runVerify({ labs: labNamed, inventory: liveInventory(), transport, onProgress: (e) => e.phase !== "section" && phases.push(`${e.host}:${e.phase}`), only: ["VXLAN-1", "WL-2"] });
     expect(run.sshSessions).toBe(2);
     expect(run.results.map((r) => [r.id, r.outcome])).toEqual([
       ["WL-2", "pass"],
@@ -59,13 +60,13 @@ describe("runVerify", () => {
   });
 
   it("exits 1 when a fact fails (a break scenario)", async () => {
-    const run = await runVerify({ inventoryFile: INVENTORY, replayDir: path.join(FIXTURES, "live-like", "scenarios", "drain") });
+    const run = await runVerify({ labs: labNamed, inventoryFile: INVENTORY, replayDir: path.join(FIXTURES, "live-like", "scenarios", "drain") });
     expect(run.exitCode).toBe(1);
     expect(run.results.filter((r) => r.outcome === "fail").map((r) => r.id)).toEqual(["CL-2", "WL-2"]);
   });
 
   it("rejects unknown fact IDs", async () => {
-    await expect(runVerify({ inventoryFile: INVENTORY, replayDir: REPLAY, only: ["VXLAN-9"] })).rejects.toThrow(/unknown fact ID\(s\) VXLAN-9/);
+    await expect(runVerify({ labs: labNamed, inventoryFile: INVENTORY, replayDir: REPLAY, only: ["VXLAN-9"] })).rejects.toThrow(/unknown fact ID\(s\) VXLAN-9/);
   });
 });
 

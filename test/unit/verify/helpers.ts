@@ -2,7 +2,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
-import { runChecks, type CheckContext, type FactResult } from "../../../scripts/verify/checks";
+import { runChecks, type CheckContext } from "../../../labs/swarm-overlay/checks";
+import type { FactResult } from "../../../scripts/verify/result";
 import { gatheredFromText, type Gathered } from "../../../scripts/verify/gather";
 import { parseFramedOutput } from "../../../scripts/lib/framing";
 import { type Inventory, validateInventory } from "../../../scripts/verify/inventory";

@@ -14,6 +14,7 @@ import type { InventoryHost } from "../../../scripts/verify/inventory";
 import { formatJunit, formatText } from "../../../scripts/verify/report";
 import { runVerify } from "../../../scripts/verify/run";
 import { FIXTURES, reframe } from "./helpers";
+import { labNamed } from "../../../labs";
 
 const DIR = path.join(FIXTURES, "live-e2e-v2");
 const inventory = JSON.parse(fs.readFileSync(path.join(DIR, "inventory.json"), "utf8"));
@@ -49,7 +50,7 @@ function transport(docker1: "refused" | "docker-down"): Transport & { sessions: 
 
 describe("a host whose sshd is stopped", () => {
   it("leads the report with the cause; its facts could not be checked; docker0's are judged; exit 3", async () => {
-    const run = await runVerify({ inventory, transport: transport("refused"), format: "text" });
+    const run = await runVerify({ labs: labNamed, inventory, transport: transport("refused"), format: "text" });
     const text = run.rendered!;
     const lines = text.split("\n");
     expect(lines[1]).toBe("Facts that need these hosts could not be checked there:");
@@ -72,7 +73,7 @@ describe("a host whose sshd is stopped", () => {
 
 describe("a host whose Docker engine is not running", () => {
   it("names the engine as the cause of the docker facts, and still judges docker1's interfaces", async () => {
-    const run = await runVerify({ inventory, transport: transport("docker-down"), format: "text" });
+    const run = await runVerify({ labs: labNamed, inventory, transport: transport("docker-down"), format: "text" });
     const lines = run.rendered!.split("\n");
     expect(lines[2]).toBe("  docker1: the Docker engine is not running (192.168.122.11)");
     const by = Object.fromEntries(run.results.map((r) => [r.id, r]));
@@ -104,7 +105,7 @@ describe("the Docker engine down, as a v3 gather sees it (docker info answers wi
         return { stdout: out, stderr: "", code: 0 };
       },
     };
-    const run = await runVerify({ inventory, transport: t });
+    const run = await runVerify({ labs: labNamed, inventory, transport: t });
     expect(run.model.hosts[1]!.dockerDown).toBe("the Docker engine is not running");
     expect(run.report.hosts[1]!.cause).toBe("the Docker engine is not running");
     expect(run.results.find((r) => r.id === "CL-1")).toMatchObject({ outcome: "unchecked", explanation: "docker1: the Docker engine is not running" });
@@ -114,7 +115,7 @@ describe("the Docker engine down, as a v3 gather sees it (docker info answers wi
 
 describe("every format shows the new outcome", () => {
   it("text, json, junit and html", async () => {
-    const run = await runVerify({ inventory, transport: transport("refused"), format: "html" });
+    const run = await runVerify({ labs: labNamed, inventory, transport: transport("refused"), format: "html" });
     const html = run.rendered!;
     expect(html).toMatch(/<tr class="unchecked" id="fact-CL-1">[\s\S]*?<span class="badge unchecked">COULD NOT CHECK<\/span>[\s\S]*?could not check: docker1: connection refused on port 22/);
     expect(html).toMatch(/<dt>could not check<\/dt><dd>docker1: connection refused on port 22<\/dd>/);

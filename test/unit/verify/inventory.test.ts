@@ -3,7 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
+import { labNamed } from "../../../labs";
 import { InventoryError } from "../../../scripts/verify/errors";
+import type { Transport } from "../../../scripts/verify/gather";
+import { runVerify } from "../../../scripts/verify/run";
 import { compareWithLab, defaultInventoryPath, inventoryFromLab, loadInventory, validateInventory } from "../../../scripts/verify/inventory";
 
 const good = (): Record<string, unknown> =>
@@ -34,7 +37,8 @@ describe("inventory", () => {
 
   it("names the bad field", () => {
     const cases: [string, (r: Record<string, any>) => void][] = [
-      ["lab", (r) => (r.lab = "other")],
+      ["lab", (r) => (r.lab = "Other lab")],
+      ["lab", (r) => (r.lab = 7)],
       ["stack", (r) => delete r.stack],
       ["sshKeyFile", (r) => (r.sshKeyFile = "id_ed25519")],
       ["network.cidr", (r) => (r.network.cidr = "192.168.122.7/24")],
@@ -109,3 +113,27 @@ describe("inventory", () => {
     expect(notes).toEqual(["workload.subnet 192.168.201.0/24 differs from lab.ts 192.168.200.0/24", "workload.gateway 192.168.201.1 differs from lab.ts 192.168.200.1"]);
   });
 });
+
+describe("the inventory's lab", () => {
+  it("is optional (an inventory written by hand: the default lab) and kept when given", () => {
+    const r = good();
+    expect(validateInventory(r, { checkKeyFile: false }).lab).toBe("swarm-overlay");
+    delete r.lab;
+    expect(validateInventory(r, { checkKeyFile: false }).lab).toBeUndefined();
+    expect(labNamed(undefined).name).toBe("swarm-overlay");
+  });
+
+  it("that no lab has is refused by verify before anything connects, naming the known labs", async () => {
+    const r = good();
+    r.lab = "other";
+    const inventory = validateInventory(r, { checkKeyFile: false });
+    let calls = 0;
+    const transport = { sessions: 0, run: async () => { calls++; throw new Error("must not connect"); } } as unknown as Transport;
+    const err = await runVerify({ labs: labNamed, inventory, transport }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InventoryError);
+    expect((err as InventoryError).field).toBe("lab");
+    expect((err as Error).message).toMatch(/unknown lab "other"; known labs: swarm-overlay/);
+    expect(calls).toBe(0);
+  });
+});
+

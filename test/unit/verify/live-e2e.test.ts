@@ -9,13 +9,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { runVerify } from "../../../scripts/verify/run";
+import { labNamed } from "../../../labs";
 
 describe.each(["live-e2e", "live-e2e-v2", "live-e2e-v4", "live-e2e-v4-cli"])("verify on a gather recorded from the live e2e lab (%s)", (fixture) => {
   const DIR = path.resolve(__dirname, "../../fixtures/verify", fixture);
   const inventory = JSON.parse(fs.readFileSync(path.join(DIR, "inventory.json"), "utf8"));
 
   it("finds no failed fact; the changed ones are the documented differences; traffic passed", async () => {
-    const run = await runVerify({ inventory, replayDir: DIR });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: DIR });
     const by = (o: string) => run.results.filter((r) => r.outcome === o).map((r) => r.id);
     expect(by("fail")).toEqual([]);
     expect(by("changed").sort()).toEqual(["HOST-1", "NS-1", "OVL-1", "SB-2"]);
@@ -27,13 +28,13 @@ describe.each(["live-e2e", "live-e2e-v2", "live-e2e-v4", "live-e2e-v4-cli"])("ve
   });
 
   it("reports the VIP change with its explanation (SB-2: the VIP lives in the lb_ namespace)", async () => {
-    const run = await runVerify({ inventory, replayDir: DIR, only: ["SB-2"] });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: DIR, only: ["SB-2"] });
     expect(run.results[0].outcome).toBe("changed");
     expect(run.results[0].explanation).toMatch(/lb_/);
   });
 
   it("reads the docker server version from docker version (v1) or docker info (v2)", async () => {
-    const run = await runVerify({ inventory, replayDir: DIR, only: ["HOST-1"] });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: DIR, only: ["HOST-1"] });
     expect(run.model.hosts.map((h) => h.dockerVersion)).toEqual(["20.10.24+dfsg1", "20.10.24+dfsg1"]);
   });
 });
@@ -42,7 +43,7 @@ describe("the v2 gather of the live lab", () => {
   const DIR = path.resolve(__dirname, "../../fixtures/verify/live-e2e-v2");
   it("carries each command's time, and SB-3 compares one exec's view with nsenter's", async () => {
     const inventory = JSON.parse(fs.readFileSync(path.join(DIR, "inventory.json"), "utf8"));
-    const run = await runVerify({ inventory, replayDir: DIR, only: ["SB-3"] });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: DIR, only: ["SB-3"] });
     expect(run.results[0].outcome).toBe("pass");
     for (const h of run.gathered.hosts) {
       expect(h.framed!.ms).toBeGreaterThan(0);
@@ -59,7 +60,7 @@ describe("a swarm initialised by hand with the engine's default address pool (RE
   it("reports ING-1 and ING-2 as changed (ingress on 10.0.0.0/24), with the documented explanation; nothing fails", async () => {
     // As gathered: docker info says the swarm has the default pool, the ingress network is a /24 of it.
     expect(fs.readFileSync(path.join(DIR, "docker0.txt"), "utf8")).toContain('"DefaultAddrPool":["10.0.0.0/8"]');
-    const run = await runVerify({ inventory, replayDir: DIR });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: DIR });
     const by = (o: string) => run.results.filter((r) => r.outcome === o).map((r) => r.id);
     expect(by("fail")).toEqual([]);
     expect(by("unchecked")).toEqual([]);
@@ -75,13 +76,13 @@ describe("a swarm initialised by hand with the engine's default address pool (RE
   });
 
   it("an ingress on another range, or a /24 that is not the default one, still fails", async () => {
-    const run = await runVerify({ inventory, replayDir: DIR, only: ["ING-1", "ING-2"] });
+    const run = await runVerify({ labs: labNamed, inventory, replayDir: DIR, only: ["ING-1", "ING-2"] });
     const m = structuredClone(run.model);
     for (const h of m.hosts) {
       const ep = h.networks!.find((n) => n.name === "ingress")!.containers.find((c) => c.key === "ingress-sbox")!;
       ep.ipv4 = ep.ipv4!.replace(/^10\.0\.0\./, "10.0.1.");
     }
-    const { runChecks } = await import("../../../scripts/verify/checks");
+    const { runChecks } = await import("../../../labs/swarm-overlay/checks");
     const { swarmOverlayLab } = await import("../../../labs/swarm-overlay/lab");
     const [r] = runChecks({ model: m, lab: swarmOverlayLab, inventory: run.inventory }, { only: ["ING-1"] });
     expect(r!.outcome).toBe("fail");

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../labs/swarm-overlay/facts";
 import { formatJson, formatJunit, formatNames, formatReport, formatText, registerFormat, summarize, type VerifyReport, xmlEscape } from "../../../scripts/verify/report";
-import { skippedTraffic } from "../../../scripts/verify/traffic-run";
+import { skippedTraffic } from "../../../labs/swarm-overlay/probes";
 import { check, liveModel } from "./helpers";
 
 function report(mutate?: (r: VerifyReport) => void): VerifyReport {
@@ -10,7 +10,7 @@ function report(mutate?: (r: VerifyReport) => void): VerifyReport {
   model.traffic = skippedTraffic("traffic checks disabled (--no-traffic)");
   const results = check(model, inventory);
   const r: VerifyReport = {
-    lab: inventory.lab,
+    lab: inventory.lab ?? "swarm-overlay",
     stack: inventory.stack,
     generatedAt: "2026-11-23T12:00:00.000Z",
     results,

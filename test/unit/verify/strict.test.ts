@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
-import { runChecks } from "../../../scripts/verify/checks";
+import { runChecks } from "../../../labs/swarm-overlay/checks";
 import { ParseError } from "../../../scripts/verify/errors";
 import { gatheredFromText } from "../../../scripts/verify/gather";
 import { parseFramedOutput } from "../../../scripts/lib/framing";

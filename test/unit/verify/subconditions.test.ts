@@ -4,7 +4,7 @@
  * here changes exactly one thing of the baseline, which passes.)
  */
 import { describe, expect, it } from "vitest";
-import type { FactResult } from "../../../scripts/verify/checks";
+import type { FactResult } from "../../../scripts/verify/result";
 import { gatheredFromText } from "../../../scripts/verify/gather";
 import { buildModel, type HostModel, type Iface, type LabModel, type Namespace } from "../../../scripts/verify/model";
 import type { Socket } from "../../../scripts/verify/parse/system";

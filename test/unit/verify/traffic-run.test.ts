@@ -11,15 +11,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../labs/swarm-overlay/facts";
-import { buildTrafficScript } from "../../../scripts/plumbing/traffic";
+import { buildTrafficScript } from "../../../labs/swarm-overlay/traffic";
 import { main, parseArgs } from "../../../scripts/verify";
 import { type RunOptions, type RunResult, SshTransport, type Transport } from "../../../scripts/verify/gather";
 import type { InventoryHost } from "../../../scripts/verify/inventory";
 import { validateInventory, type Inventory } from "../../../scripts/verify/inventory";
 import { runVerify } from "../../../scripts/verify/run";
-import { TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "../../../scripts/verify/traffic-run";
+import { TRAFFIC_DISABLED, trafficHost, wantsTraffic } from "../../../labs/swarm-overlay/probes";
 import { FIXTURES, liveLikeText, reframe } from "./helpers";
 import { captureCliIo } from "../cli-io";
+import { labNamed } from "../../../labs";
 
 const PLUMBING = path.resolve(__dirname, "../../fixtures/plumbing/traffic");
 const recorded = (name: "ok.txt" | "cut-remote.txt" | "cut-local.txt"): string => fs.readFileSync(path.join(PLUMBING, name), "utf8");
@@ -102,7 +103,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
   it("a working lab: PATH-1..4 pass, one extra session on docker0, the plan comes from the model", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")));
     const phases: string[] = [];
-    const run = await runVerify({ inventory: emuInventory(), transport: t, format: "text", onProgress: (e) => e.phase === "traffic" && phases.push(`${e.host}: ${e.message}`) });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, format: "text", onProgress: (e) => e.phase === "traffic" && phases.push(`${e.host}: ${e.message}`) });
     expect(outcomesOf(run.results)).toEqual({ "PATH-1": "pass", "PATH-2": "pass", "PATH-3": "pass", "PATH-4": "pass" });
     // two gather sessions + one traffic session, counted
     expect(t.calls.map((c) => `${c.host}:${c.kind}`).sort()).toEqual(["docker0:gather", "docker0:traffic", "docker1:gather"]);
@@ -146,7 +147,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
   });
 
   it("a path cut on the far side fails PATH-3 and PATH-4, and the run", async () => {
-    const run = await runVerify({ inventory: emuInventory(), transport: fakeTransport(replying(recorded("cut-remote.txt"))), only: [...PATHS] });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: fakeTransport(replying(recorded("cut-remote.txt"))), only: [...PATHS] });
     expect(outcomesOf(run.results)).toEqual({ "PATH-1": "pass", "PATH-2": "pass", "PATH-3": "fail", "PATH-4": "fail" });
     expect(run.exitCode).toBe(1);
     const p3 = run.results.find((r) => r.id === "PATH-3")!;
@@ -155,7 +156,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
   });
 
   it("a path cut on this side fails PATH-3 and PATH-4 (nothing on the underlay)", async () => {
-    const run = await runVerify({ inventory: emuInventory(), transport: fakeTransport(replying(recorded("cut-local.txt"))), only: ["PATH-3", "PATH-4"], format: "junit" });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: fakeTransport(replying(recorded("cut-local.txt"))), only: ["PATH-3", "PATH-4"], format: "junit" });
     expect(run.results.map((r) => [r.id, r.outcome])).toEqual([
       ["PATH-3", "fail"],
       ["PATH-4", "fail"],
@@ -166,7 +167,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
 
   it("traffic: false skips them with the reason and opens no traffic session", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")));
-    const run = await runVerify({ inventory: emuInventory(), transport: t, traffic: false, format: "text" });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, traffic: false, format: "text" });
     expect(t.calls.some((c) => c.kind === "traffic")).toBe(false);
     expect(run.sshSessions).toBe(2);
     expect(run.timings.trafficSeconds).toBeUndefined();
@@ -182,14 +183,14 @@ describe("runVerify runs the traffic checks after the gather", () => {
 
   it("--only without a PATH fact opens no traffic session; with one, the traffic runs", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")));
-    const run = await runVerify({ inventory: emuInventory(), transport: t, only: ["SB-1"] });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["SB-1"] });
     expect(t.calls.map((c) => c.kind)).toEqual(["gather", "gather"]);
     expect(run.sshSessions).toBe(2);
     expect(run.results.map((r) => r.id)).toEqual(["SB-1"]);
     expect(run.timings.trafficSeconds).toBeUndefined();
 
     const t2 = fakeTransport(replying(recorded("ok.txt")));
-    const run2 = await runVerify({ inventory: emuInventory(), transport: t2, only: ["SB-1", "PATH-1"] });
+    const run2 = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t2, only: ["SB-1", "PATH-1"] });
     expect(t2.calls.filter((c) => c.kind === "traffic").map((c) => c.host)).toEqual(["docker0"]);
     expect(run2.results.map((r) => [r.id, r.outcome])).toEqual([
       ["SB-1", "pass"],
@@ -200,7 +201,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
 
   it("a traffic session that cannot be opened leaves PATH-1..4 unchecked with the cause, and the run exits 3", async () => {
     const t = fakeTransport("refused");
-    const run = await runVerify({ inventory: emuInventory(), transport: t, format: "text" });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, format: "text" });
     for (const id of PATHS) {
       const r = run.results.find((x) => x.id === id)!;
       expect(r.outcome).toBe("unchecked");
@@ -222,7 +223,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
       return new Promise<RunResult>(() => undefined); // never returns, ignores the signal
     });
     const t0 = Date.now();
-    const run = await runVerify({ inventory: emuInventory(), transport: t, only: [...PATHS], trafficTimeoutMs: 300 });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: [...PATHS], trafficTimeoutMs: 300 });
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(seen?.aborted).toBe(true);
     expect(outcomesOf(run.results)).toEqual({ "PATH-1": "pass", "PATH-2": "pass", "PATH-3": "fail", "PATH-4": "fail" });
@@ -238,13 +239,13 @@ describe("runVerify runs the traffic checks after the gather", () => {
           opts?.signal?.addEventListener("abort", () => reject(opts.signal!.reason as Error));
         }),
     );
-    const run = await runVerify({ inventory: emuInventory(), transport: t, only: ["PATH-1"], trafficTimeoutMs: 200 });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-1"], trafficTimeoutMs: 200 });
     expect(run.results[0]).toMatchObject({ id: "PATH-1", outcome: "unchecked", observed: "the traffic script could not be run: the traffic checks did not finish within 0.2s" });
   });
 
   it("no traffic session when the manager could not be gathered", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")), ["docker0"]);
-    const run = await runVerify({ inventory: emuInventory(), transport: t });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t });
     expect(t.calls.some((c) => c.kind === "traffic")).toBe(false);
     expect(run.sshSessions).toBe(1);
     for (const id of PATHS) {
@@ -258,16 +259,16 @@ describe("runVerify runs the traffic checks after the gather", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swl-traffic-"));
     try {
       const inventory = emuInventory();
-      const live = await runVerify({ inventory, transport: fakeTransport(replying(recorded("cut-remote.txt"))), saveRawDir: dir });
+      const live = await runVerify({ labs: labNamed, inventory, transport: fakeTransport(replying(recorded("cut-remote.txt"))), saveRawDir: dir });
       expect(fs.readdirSync(dir).sort()).toEqual(["docker0.txt", "docker1.txt", "traffic-docker0.txt", "traffic-plan.json", "traffic.json"]);
       expect(fs.readFileSync(path.join(dir, "traffic-docker0.txt"), "utf8")).toBe(recorded("cut-remote.txt"));
       expect(JSON.parse(fs.readFileSync(path.join(dir, "traffic-plan.json"), "utf8"))).toMatchObject({ localAddress: "10.99.0.1", peerTaskAddress: "192.168.200.4" });
-      const replayed = await runVerify({ inventory, replayDir: dir });
+      const replayed = await runVerify({ labs: labNamed, inventory, replayDir: dir });
       expect(replayed.sshSessions).toBe(0);
       expect(outcomesOf(replayed.results)).toEqual(outcomesOf(live.results));
       expect(outcomesOf(replayed.results)).toEqual({ "PATH-1": "pass", "PATH-2": "pass", "PATH-3": "fail", "PATH-4": "fail" });
       // --no-traffic wins over a replay's traffic.json
-      const off = await runVerify({ inventory, replayDir: dir, traffic: false });
+      const off = await runVerify({ labs: labNamed, inventory, replayDir: dir, traffic: false });
       expect(outcomesOf(off.results)).toEqual({ "PATH-1": "skip", "PATH-2": "skip", "PATH-3": "skip", "PATH-4": "skip" });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -275,7 +276,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
   });
 
   it("a replay without traffic.json says why the PATH facts could not be checked", async () => {
-    const run = await runVerify({ inventoryFile: path.join(FIXTURES, "live-like", "inventory.json"), replayDir: path.join(FIXTURES, "live-like", "json") });
+    const run = await runVerify({ labs: labNamed, inventoryFile: path.join(FIXTURES, "live-like", "inventory.json"), replayDir: path.join(FIXTURES, "live-like", "json") });
     for (const id of PATHS) {
       const r = run.results.find((x) => x.id === id)!;
       expect(r.outcome).toBe("unchecked");
@@ -286,7 +287,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
 
   it("findings handed in as an object are used as they are (no session)", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")));
-    const run = await runVerify({ inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { "PATH-2": { outcome: "fail", expected: "eth1", observed: "eth0" } } });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { "PATH-2": { outcome: "fail", expected: "eth1", observed: "eth0" } } });
     expect(t.calls.some((c) => c.kind === "traffic")).toBe(false);
     expect(run.results[0]).toMatchObject({ id: "PATH-2", outcome: "fail", observed: "eth0" });
   });
@@ -328,7 +329,7 @@ describe("the verify CLI", () => {
 
 describe("runVerify --format html", () => {
   it("draws the gathered model and shows the traffic findings with their details", async () => {
-    const run = await runVerify({ inventory: emuInventory(), transport: fakeTransport(replying(recorded("ok.txt"))), format: "html" });
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: fakeTransport(replying(recorded("ok.txt"))), format: "html" });
     const html = run.rendered!;
     for (const id of FACT_IDS) expect(html, id).toContain(`id="fact-${id}"`);
     expect(html.match(/<svg\b/g)).toHaveLength(1);

@@ -1,5 +1,5 @@
 /**
- * checks: one pure function per documented fact, over (model, lab, inventory).
+ * swarm-overlay's checks: one pure function per documented fact, over (model, lab, inventory).
  *
  * Outcomes:
  *   pass      - the lab shows what the seeds document;
@@ -17,36 +17,16 @@
  * subnet, service, replicas), lab.ts (service command) and DOCUMENTED in
  * facts.ts (Docker's own constants). Nothing lab-specific is written here.
  */
-import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS } from "../../labs/swarm-overlay/facts";
-import type { LabDefinition } from "../../labs/swarm-overlay/lab";
-import type { Inventory, InventoryHost } from "./inventory";
-import type { HostModel, Iface, LabModel, Namespace } from "./model";
-import { commandOf, ipv4s, resolveRef } from "./model";
-import { canonicalCidr, inCidr, nthAddressIn, prefixOf } from "../lib/ipv4";
-import type { ContainerInfo, DockerNetwork } from "./parse/docker";
-import type { TrafficFactId } from "./traffic";
+import type { LabDefinition } from "../lab";
+import { canonicalCidr, inCidr, nthAddressIn, prefixOf } from "../../scripts/lib/ipv4";
+import type { Inventory, InventoryHost } from "../../scripts/verify/inventory";
+import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/verify/model";
+import { commandOf, ipv4s, resolveRef } from "../../scripts/verify/model";
+import type { ContainerInfo, DockerNetwork } from "../../scripts/verify/parse/docker";
+import type { FactResult, Outcome } from "../../scripts/verify/result";
+import type { TrafficFactId } from "../../scripts/verify/traffic";
+import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS } from "./facts";
 
-export type Outcome = "pass" | "fail" | "changed" | "skip" | "unchecked";
-
-/** The outcomes in report order. */
-export const OUTCOMES: readonly Outcome[] = ["pass", "changed", "fail", "unchecked", "skip"];
-
-export interface FactResult {
-  id: FactId;
-  title: string;
-  /** Seed files that document the fact. */
-  seed: string;
-  section?: string;
-  /** "000_….txt \"Section\"" */
-  citation: string;
-  outcome: Outcome;
-  expected: string;
-  observed: string;
-  /** For "changed": the documented newer-engine difference; for "skip": why; for "unchecked": the cause(s). */
-  explanation?: string;
-  /** Per-host findings, one line each. */
-  details: string[];
-}
 
 export interface CheckContext {
   model: LabModel;

@@ -38,10 +38,10 @@
  * reader's netns, whereas /sys/class/net would show the host's devices unless
  * sysfs were remounted; /proc/net/dev also exists on CentOS 7 (no `ip -j`).
  */
-import type { TrafficEvidence } from "../verify/traffic";
-import { DOCUMENTED } from "../../labs/swarm-overlay/facts";
-import { shellQuote as shq } from "../lib/shell";
-import { inCidr, isIPv4, nthAddressIn, readCidr, formatIPv4 } from "../lib/ipv4";
+import type { TrafficEvidence } from "../../scripts/verify/traffic";
+import { DOCUMENTED } from "./facts";
+import { shellQuote as shq } from "../../scripts/lib/shell";
+import { inCidr, isIPv4, nthAddressIn, readCidr, formatIPv4 } from "../../scripts/lib/ipv4";
 import { describePacket, parsePcapBase64, PcapError, VXLAN_PORT, type DecodedPacket } from "./vxlan";
 
 export type PathId = "PATH-1" | "PATH-2" | "PATH-3" | "PATH-4";

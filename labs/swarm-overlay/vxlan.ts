@@ -15,7 +15,7 @@
  * A single malformed packet inside a good file does not throw: its `error`
  * says where decoding stopped.
  */
-import { DOCUMENTED } from "../../labs/swarm-overlay/facts";
+import { DOCUMENTED } from "./facts";
 
 /** VXLAN's UDP port (IANA, RFC 7348), as the lab's facts document it (PORT-1, VXLAN-1). */
 export const VXLAN_PORT = DOCUMENTED.vxlan.dstport;

@@ -12,23 +12,76 @@
  * cause; only --no-traffic and --only skip them.
  */
 import * as path from "node:path";
-import { FACTS } from "../../labs/swarm-overlay/facts";
-import { trafficPlanFromModel } from "../plumbing/from-model";
-import { judgeTraffic, MARK, parseTrafficOutput, PATH_IDS, type PathResult, resolvePlan, runTrafficChecks, toTrafficEvidence, type TrafficPlan } from "../plumbing/traffic";
-import { UsageError } from "./errors";
-import { readReplayFile } from "./files";
-import { type ProgressEvent, SshTransport, type Transport } from "./gather";
-import type { Inventory, InventoryHost } from "./inventory";
-import type { LabModel } from "./model";
-import type { TrafficEvidence, TrafficFactId } from "./traffic";
+import type { Probe } from "../lab";
+import { inCidr } from "../../scripts/lib/ipv4";
+import { DOCUMENTED, FACTS } from "./facts";
+import { judgeTraffic, MARK, parseTrafficOutput, PATH_IDS, type PathResult, resolvePlan, runTrafficChecks, toTrafficEvidence, type TrafficPlan } from "./traffic";
+import { UsageError } from "../../scripts/verify/errors";
+import { readReplayFile } from "../../scripts/verify/files";
+import { type ProgressEvent, SshTransport, type Transport } from "../../scripts/verify/gather";
+import type { Inventory, InventoryHost } from "../../scripts/verify/inventory";
+import type { LabModel } from "../../scripts/verify/model";
+import type { TrafficEvidence, TrafficFactId } from "../../scripts/verify/traffic";
+export { TRAFFIC_DISABLED } from "../../scripts/verify/traffic";
+
+// ------------------------------------------------------------- plan ----
+
+/** The documented VNI of demonet (VXLAN-1, PATH-4), from the lab's facts. */
+export const DOCUMENTED_VNI = DOCUMENTED.vxlan.demonetId;
+
+/**
+ * The PATH-1..4 plan for probing from `from` (default: the first inventory
+ * host, docker0) towards `to` (default: the next host), filled in from the
+ * gathered model: the local task's container and namespace, the overlay's
+ * namespace and vxlan ids, the other task's overlay address, the underlay
+ * NIC. Whatever the model lacks is left out, and the traffic script finds it
+ * itself or the facts concerned are skipped.
+ */
+export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { from?: string; to?: string; vni?: number } = {}): { host: string; plan: TrafficPlan } {
+  const from = inv.hosts.find((h) => h.name === (opts.from ?? inv.hosts[0]!.name));
+  if (!from) throw new Error(`host ${opts.from} is not in the inventory`);
+  const to = inv.hosts.find((h) => h.name === (opts.to ?? inv.hosts.find((x) => x.name !== from.name)?.name));
+  if (!to || to.name === from.name) throw new Error("PATH-3/4 need a second host in the inventory");
+  const hostModel = (name: string) => model.hosts.find((h) => h.name === name);
+  const taskNs = (name: string) => hostModel(name)?.namespaces.find((n) => n.kind === "sandbox" && (n.task?.service === undefined || n.task.service === inv.workload.service));
+  const plan: TrafficPlan = {
+    service: inv.workload.service,
+    overlay: inv.workload.overlay,
+    overlaySubnet: inv.workload.subnet,
+    overlayGateway: inv.workload.gateway,
+    labCidr: inv.network.cidr,
+    pathTarget: inv.pathTarget,
+    localAddress: from.address,
+    peerAddress: to.address,
+    vni: opts.vni ?? DOCUMENTED_VNI,
+  };
+  const mine = taskNs(from.name);
+  if (mine?.task?.containerId) {
+    plan.container = mine.task.containerId;
+    if (mine.id !== "host") plan.sandbox = mine.id;
+  }
+  const ovl = hostModel(from.name)?.namespaces.find((n) => n.kind === "overlay" && n.network?.name === inv.workload.overlay);
+  if (ovl) plan.overlayNamespace = ovl.id;
+  const vxlanIds = hostModel(from.name)?.networks?.find((n) => n.name === inv.workload.overlay)?.options["com.docker.network.driver.overlay.vxlanid_list"];
+  if (vxlanIds !== undefined && /^[0-9,]*$/.test(vxlanIds)) plan.vxlanIdList = vxlanIds;
+  const peer = taskNs(to.name);
+  const peerAddr = peer?.interfaces
+    .flatMap((i) => i.addresses)
+    .find((a) => a.family === "inet" && inCidr(inv.workload.subnet, a.local) && a.prefixlen < 32)?.local;
+  if (peerAddr) plan.peerTaskAddress = peerAddr;
+  const nic = hostModel(from.name)
+    ?.namespaces.find((n) => n.kind === "host")
+    ?.interfaces.find((i) => i.addresses.some((a) => a.local === from.address));
+  if (nic) plan.underlayNic = nic.name;
+  return { host: from.name, plan };
+}
+
 
 export const TRAFFIC_FACT_IDS: readonly TrafficFactId[] = PATH_IDS;
 
 /** Default bound of the whole traffic step (connect + script), well under 40 s. */
 export const DEFAULT_TRAFFIC_TIMEOUT_MS = 35_000;
 
-/** Skip reasons verify reports when it does not run the traffic checks. */
-export const TRAFFIC_DISABLED = "traffic checks disabled (--no-traffic)";
 
 /** Do these `--only` IDs (none: all facts) include a traffic fact? */
 export function wantsTraffic(only: readonly string[] | undefined): boolean {
@@ -276,3 +329,13 @@ export function replayTraffic(dir: string, inventory: Inventory, model: LabModel
   }
   return ev;
 }
+
+/** PATH-1..4 as the Lab interface's traffic probe. */
+export const trafficProbe: Probe = {
+  factIds: TRAFFIC_FACT_IDS,
+  host: trafficHost,
+  transport: trafficTransport,
+  run: runTrafficStep,
+  replay: replayTraffic,
+  skipped: skippedTraffic,
+};

@@ -1,0 +1,134 @@
+/**
+ * What a lab is, to the rest of swarmlab. A lab is a folder labs/<name>/ holding what it
+ * builds on top of the shared hosts and swarm (its workload), its facts with their seed
+ * citations, the checks of those facts, and the probes that send traffic; it hands them over
+ * through this one interface. labs/index.ts lists the labs by name.
+ *
+ * infra builds `definition` and `workload`; verify gathers, builds the model, runs the lab's
+ * probe (its evidence lands in the model) and asks the lab's `check` for the verdicts.
+ */
+import type { ProgressEvent, SshTransport, Transport } from "../scripts/verify/gather";
+import type { Inventory, InventoryHost } from "../scripts/verify/inventory";
+import type { LabModel } from "../scripts/verify/model";
+import type { FactResult } from "../scripts/verify/result";
+import type { TrafficEvidence } from "../scripts/verify/traffic";
+
+/** `docker swarm init --default-addr-pool`: the range swarm-scoped networks get by default. */
+export interface AddressPool {
+  pool: string;
+  maskLength: number;
+}
+
+export type HostRole = "manager" | "worker";
+
+export interface LabHost {
+  /** Short name: libvirt domain suffix, ssh alias. */
+  name: string;
+  /** Kernel hostname inside the guest; Docker reports it in `docker node ls`. */
+  hostname: string;
+  role: HostRole;
+  /** Offset of the host's address inside the lab network (docker0 = .10). */
+  hostOffset: number;
+}
+
+/** The names and ranges a lab is built with (what `up` builds, what verify expects). */
+export interface LabDefinition {
+  name: string;
+  /** Documented underlay network (HOST-2). */
+  network: { cidr: string };
+  hosts: LabHost[];
+  workload: {
+    overlay: { name: string; driver: "overlay"; subnet: string; gateway: string };
+    service: { name: string; replicas: number; command: string[]; defaultImage: string };
+  };
+}
+
+/** One documented fact: what the seeds show, where, and how newer engines differ. */
+export interface LabFact {
+  id: string;
+  title: string;
+  group: string;
+  /** Seeds that show the fact, first one is the main citation. */
+  seeds: readonly string[];
+  section?: string;
+  documented: string;
+  newerEngines?: string;
+}
+
+/** What the workload script is built from (names from the definition, image and timing from the config). */
+export interface WorkloadArgs {
+  overlay: string;
+  subnet: string;
+  service: string;
+  replicas: number;
+  image: string;
+  command: string[];
+  /** false: use the image present on the nodes (no registry lookup). */
+  pull: boolean;
+  /** Node hostnames that must be Ready before the service is created (so tasks spread). */
+  nodes: string[];
+  timeoutSec: number;
+}
+
+export interface ProbeRunOptions {
+  inventory: Inventory;
+  model: LabModel;
+  /** How to reach the host (default: SSH with the inventory's user and key). */
+  transport?: Transport;
+  /** Bound of the whole probe, connecting included. */
+  timeoutMs?: number;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface ProbeRunResult {
+  evidence: TrafficEvidence;
+  /** The host probed from. */
+  host: string;
+  /** What the probe's script was built from (kept next to its output by --save-raw). */
+  plan?: unknown;
+  /** Raw output of the probe's script, when it ran (what --save-raw keeps). */
+  stdout?: string;
+  stderr?: string;
+  seconds: number;
+  /** SSH sessions the probe opened (0 or 1). */
+  sessions: number;
+  timedOut: boolean;
+}
+
+/**
+ * A probe that sends traffic through the lab after the gather, in one more session on one
+ * host, and yields evidence for the facts it names. Nothing of it throws: every problem ends as
+ * evidence that the facts could not be checked, with the cause.
+ */
+export interface Probe {
+  /** The facts whose evidence the probe yields (verify runs it only when one of them is wanted). */
+  factIds: readonly string[];
+  /** The host the probe runs on. */
+  host(inventory: Inventory): InventoryHost;
+  /** Its own SSH session (started while the hosts are gathered). */
+  transport(inventory: Inventory, timeoutMs?: number): SshTransport;
+  run(o: ProbeRunOptions): Promise<ProbeRunResult>;
+  /** Evidence from a --save-raw directory, judged again from the probe's saved output. */
+  replay(dir: string, inventory: Inventory, model: LabModel): TrafficEvidence;
+  /** Every fact of the probe deliberately skipped, for one reason. */
+  skipped(reason: string): TrafficEvidence;
+}
+
+export interface Lab {
+  name: string;
+  definition: LabDefinition;
+  facts: readonly LabFact[];
+  /** `docker swarm init`'s address pool and the manager's port, as the lab's facts document them. */
+  swarm: { addressPool: AddressPool; port: number };
+  /** The guest script that builds the lab's networks and service on the swarm (run on the manager). */
+  workload(args: WorkloadArgs): string;
+  /** Where docker keeps its network namespaces on the hosts (what the gather lists). */
+  netnsDir: string;
+  /** The traffic probe, if the lab has traffic facts. */
+  traffic?: Probe;
+  /** The verdict on each fact (all, or those in `only`), in facts order. Pure. */
+  check(model: LabModel, inventory: Inventory, opts?: { only?: readonly string[] }): FactResult[];
+}
+
+/** Finds a lab by name; an unknown name is an error naming the known ones. */
+export type LabLookup = (name: string | undefined) => Lab;

@@ -1,0 +1,23 @@
+/**
+ * The swarm-overlay lab (seeds 000, 002, 004): demonet and demoservice on the two-node swarm,
+ * its facts, their checks, and the traffic probe of PATH-1..4, behind the Lab interface.
+ */
+import type { Lab } from "../lab";
+import { runChecks } from "./checks";
+import { DOCUMENTED, FACTS } from "./facts";
+import { swarmOverlayLab } from "./lab";
+import { trafficProbe } from "./probes";
+import { workloadScript } from "./workload";
+
+const ingressPool = DOCUMENTED.ingress.subnet;
+
+export const swarmOverlay: Lab = {
+  name: swarmOverlayLab.name,
+  definition: swarmOverlayLab,
+  facts: FACTS,
+  swarm: { addressPool: { pool: ingressPool, maskLength: Number(ingressPool.split("/")[1]) }, port: DOCUMENTED.swarmPort },
+  workload: workloadScript,
+  netnsDir: DOCUMENTED.netnsDir,
+  traffic: trafficProbe,
+  check: (model, inventory, opts = {}) => runChecks({ model, lab: swarmOverlayLab, inventory }, opts),
+};

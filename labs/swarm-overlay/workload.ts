@@ -1,0 +1,127 @@
+/**
+ * swarm-overlay's workload (WL-1, WL-2): the guest scripts that build its overlay network and
+ * service on the swarm, and wait until the overlay carries traffic between the tasks. Pure
+ * functions producing text, shellcheck-ed in the unit tests; infra runs them on the manager.
+ */
+import type { WorkloadArgs } from "../lab";
+import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shell";
+
+
+/**
+ * WL-1 and WL-2: the overlay network and the service, then waits until one task runs on
+ * each node. It runs as soon as the manager has a swarm: the service allows one replica per
+ * node, so the task of a node still booting or joining waits for it (the swarm does not move
+ * tasks once they run). Run again on a running lab it rolls a changed image out (`docker
+ * service update --image`) and spreads tasks stacked on one node (a service made without the
+ * per-node limit). On timeout it prints `docker service ps --no-trunc` so the user sees why.
+ */
+export function workloadScript(a: WorkloadArgs): string {
+  const create = [
+    "docker service create --detach",
+    ...(a.pull ? [] : ["--no-resolve-image"]),
+    `--replicas ${a.replicas}`,
+    ...(a.replicas <= a.nodes.length ? ["--replicas-max-per-node 1"] : []),
+    `--network ${shq(a.overlay)}`,
+    `--name ${shq(a.service)}`,
+    shq(a.image),
+    ...a.command.map(shq),
+  ].join(" ");
+  const update = [
+    "docker service update --detach",
+    ...(a.pull ? [] : ["--no-resolve-image"]),
+    `--image ${shq(a.image)}`,
+    shq(a.service),
+  ].join(" ");
+  return `${HEADER}
+deadline=$(( $(date +%s) + ${a.timeoutSec} ))
+expired() { [ "$(date +%s)" -ge "$deadline" ]; }
+diagnose() {
+  echo "--- docker node ls" >&2; docker node ls >&2 || true
+  echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
+}
+if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
+  have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
+  [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
+else
+  docker network create -d overlay --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
+fi
+spread() {
+  running=$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2=="Running"')
+  count=$(printf '%s\\n' "$running" | awk 'NF' | wc -l)
+  nodes=$(printf '%s\\n' "$running" | awk 'NF {print $1}' | sort -u | wc -l)
+  [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]
+}
+# An image reference as the swarm records it, without digest and with the implied :latest tag.
+normalise() { local r="\${1%%@*}"; case "\${r##*/}" in *:*) ;; *) r="$r:latest" ;; esac; printf '%s' "$r"; }
+if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
+  ${create} >&2
+elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' ${shq(a.service)})")" != "$(normalise ${shq(a.image)})" ]; then
+  # swarmlab:workloadImage changed: roll the new image out, task by task.
+  ${update} >&2
+  while [ "$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})" = updating ]; do
+    expired && { diagnose; fail "service ${a.service} is still updating to ${a.image} after ${a.timeoutSec}s"; }
+    sleep 2
+  done
+  state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})
+  case "$state" in ""|completed) ;; *) diagnose; fail "the update of ${a.service} to ${a.image} ended $state" ;; esac
+fi
+for node in ${a.nodes.map(shq).join(" ")}; do
+  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
+    expired && { diagnose; fail "node $node is not Ready after ${a.timeoutSec}s"; }
+    sleep 2
+  done
+done
+if ! spread && [ "$count" -eq ${a.replicas} ]; then
+  # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
+  # and does not move it back by itself, so restart the tasks to spread them again.
+  docker service update --force --detach ${shq(a.service)} >&2
+fi
+while :; do
+  spread && break
+  expired && { diagnose; fail "service ${a.service} does not have ${a.replicas} running tasks spread over the nodes after ${a.timeoutSec}s"; }
+  sleep 2
+done
+${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
+`;
+}
+
+/**
+ * The end of the workload step, in `up` and `npm run reset`: waits until the task on this host
+ * (the manager) reaches every other running task of the service over the overlay, one ping each
+ * from the task's namespace (the host's ping entered with nsenter). Tasks Running does not yet
+ * mean the overlay carries traffic: the swarm's gossip must first tell this host where the new
+ * tasks are (and after a reset, the guests resume from their snapshots with clocks set forward).
+ * The other tasks' addresses come from the swarm's own record of the running tasks. Skipped
+ * where the host has no ping or nsenter, or no task of the service.
+ */
+function overlayWait(a: { service: string; overlay: string; timeoutSec: number }): string {
+  const svc = shq(a.service);
+  return `ov_until=$(( $(date +%s) + ${a.timeoutSec} ))
+ov_cid=$(docker ps -q --no-trunc --filter label=com.docker.swarm.service.name=${svc} | head -n 1)
+if ! command -v ping >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+  echo "overlay: not checked (no ping or nsenter on this host)"
+elif [ -z "$ov_cid" ]; then
+  echo "overlay: not checked (no task of ${a.service} on this host)"
+else
+  ov_sk=$(docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$ov_cid")
+  ov_mine=$(docker inspect --format '{{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$ov_cid")
+  ov_tasks=$(docker service ps -q --no-trunc --filter desired-state=running ${svc})
+  # shellcheck disable=SC2086
+  ov_peers=$(docker inspect --type task --format '{{range .NetworksAttachments}}{{if eq .Network.Spec.Name ${JSON.stringify(a.overlay)}}}{{range .Addresses}}{{.}} {{end}}{{end}}{{end}}' $ov_tasks)
+  for ov_ip in $ov_peers; do
+    ov_ip=\${ov_ip%%/*}
+    [ "$ov_ip" = "$ov_mine" ] && continue
+    until nsenter --net="$ov_sk" ping -n -c 1 -W 1 "$ov_ip" >/dev/null 2>&1; do
+      [ "$(date +%s)" -lt "$ov_until" ] || fail "the task on this host does not reach ${a.service}'s task $ov_ip over ${a.overlay} after ${a.timeoutSec}s"
+      sleep 1
+    done
+    echo "overlay: $ov_ip answers" >&2
+  done
+fi
+`;
+}
+
+/** overlayWait on its own (tests). */
+export function overlayReadyScript(a: { service: string; overlay: string; timeoutSec: number }): string {
+  return `${HEADER}${overlayWait(a)}`;
+}
