@@ -7,6 +7,7 @@
  * infra builds `definition` and `workload`; verify gathers, builds the model, runs the lab's
  * probe (its evidence lands in the model) and asks the lab's `check` for the verdicts.
  */
+import type { LabDefinition } from "./definition";
 import type { ProgressEvent, SshTransport, Transport } from "../scripts/verify/gather";
 import type { Inventory, InventoryHost } from "../scripts/verify/inventory";
 import type { LabModel } from "../scripts/verify/model";
@@ -19,29 +20,7 @@ export interface AddressPool {
   maskLength: number;
 }
 
-export type HostRole = "manager" | "worker";
-
-export interface LabHost {
-  /** Short name: libvirt domain suffix, ssh alias. */
-  name: string;
-  /** Kernel hostname inside the guest; Docker reports it in `docker node ls`. */
-  hostname: string;
-  role: HostRole;
-  /** Offset of the host's address inside the lab network (docker0 = .10). */
-  hostOffset: number;
-}
-
-/** The names and ranges a lab is built with (what `up` builds, what verify expects). */
-export interface LabDefinition {
-  name: string;
-  /** Documented underlay network (HOST-2). */
-  network: { cidr: string };
-  hosts: LabHost[];
-  workload: {
-    overlay: { name: string; driver: "overlay"; subnet: string; gateway: string };
-    service: { name: string; replicas: number; command: string[]; defaultImage: string };
-  };
-}
+export type { HostRole, LabDefinition, LabHost } from "./definition";
 
 /** One documented fact: what the seeds show, where, and how newer engines differ. */
 export interface LabFact {

@@ -18,7 +18,7 @@
 import * as path from "node:path";
 import { loadDiagramRenderer, type DiagramInput, type DiagramOptions } from "./plumbing/diagram";
 import { diagramFromModel } from "./plumbing/from-model";
-import { progressPrinter } from "./verify";
+import { progressPrinter } from "./verify/progress";
 import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
 import { prepareOutputFile, preparePrivateDir, writeOutputFile } from "./verify/files";

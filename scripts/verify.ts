@@ -16,12 +16,12 @@
 import { labNamed } from "../labs";
 import { forEachFlag } from "./verify/args";
 import { InventoryError, UsageError } from "./verify/errors";
-import type { ProgressEvent } from "./verify/gather";
 import { formatNames, hostCauses, summaryLine } from "./verify/report";
 import { visible } from "./verify/visible";
+import { progressPrinter } from "./verify/progress";
 import { runVerify, type VerifyOptions, type VerifyRun } from "./verify/run";
 
-export { runVerify };
+export { progressPrinter, runVerify };
 export type { VerifyOptions, VerifyRun };
 
 const USAGE = `usage: verify [--stack NAME (default dev) | --inventory FILE] [--format ${formatNames().join("|")}]
@@ -116,35 +116,6 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (options.stack && options.inventoryFile) throw new UsageError("give --stack or --inventory, not both");
   if (options.format && !formatNames().includes(options.format)) throw new UsageError(`unknown format "${options.format}" (known: ${formatNames().join(", ")})`);
   return { options, quiet, help };
-}
-
-/** Progress lines on stderr (also used by scripts/diagram.ts). */
-export function progressPrinter(): (e: ProgressEvent) => void {
-  const raw = progressLine();
-  return (e) => {
-    const line = raw(e);
-    if (line) process.stderr.write(`${visible(line)}\n`);
-  };
-}
-
-/** The progress line for an event (undefined: nothing to say). Observed text is escaped by the caller. */
-function progressLine(): (e: ProgressEvent) => string | undefined {
-  return (e) => {
-    switch (e.phase) {
-      case "connecting":
-        return `${e.host}: connecting to ${e.address}`;
-      case "connected":
-        return `${e.host}: connected`;
-      case "section":
-        return e.sections % 10 === 0 ? `${e.host}: gathered ${e.sections} sections` : undefined;
-      case "done":
-        return `${e.host}: gathered ${e.sections} sections in ${e.seconds.toFixed(1)}s`;
-      case "error":
-        return `${e.host}: could not be gathered: ${e.message}`;
-      case "traffic":
-        return `${e.host}: ${e.message}`;
-    }
-  };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LabDefinition } from "../../labs/lab";
+import type { LabDefinition } from "../../labs/definition";
 import { InventoryError } from "./errors";
 import { inCidr, isIPv4, nthAddressIn, readCidr } from "../lib/ipv4";
 
