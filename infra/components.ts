@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { VirshObject } from "./libvirt/provider";
 import { GuestCommand } from "./guest/command";
 import { domainXml, networkXml, overlayVolumeXml, poolXml } from "./libvirt/xml";
-import { metaData, networkConfig, userData } from "./guest/cloudinit";
+import { guestInitScript, metaData, networkConfig, userData } from "./guest/cloudinit";
 import type { AddressPool } from "../labs/lab";
 import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript } from "./guest/scripts";
 import type { BaseImage } from "./config";
@@ -141,7 +141,7 @@ export class LabHost extends pulumi.ComponentResource {
         peers: args.peers,
       };
       const ud = userData(seedArgs);
-      return { userData: ud, metaData: metaData(seedArgs, ud), networkConfig: networkConfig(seedArgs) };
+      return { userData: ud, metaData: metaData(seedArgs, ud), networkConfig: networkConfig(seedArgs), initScript: guestInitScript(seedArgs) };
     });
 
     const seed = new VirshObject(

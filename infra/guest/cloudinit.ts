@@ -1,5 +1,10 @@
-/** cloud-init NoCloud seed files for a lab host. Pure functions. */
+/**
+ * The seed of a lab host, as files of a NoCloud ISO (label cidata): cloud-init's user-data,
+ * meta-data and network-config, and the same settings as one POSIX sh script for images that
+ * boot without cloud-init (guestInitScript). Pure functions.
+ */
 import * as crypto from "crypto";
+import { shellQuote as shq } from "../../scripts/lib/shell";
 
 export interface SeedArgs {
   hostname: string;
@@ -105,5 +110,119 @@ config:
         address: ${a.address}/${a.prefix}
         gateway: ${a.gateway}
         dns_nameservers: [${a.gateway}]
+`;
+}
+
+/**
+ * The seed as one POSIX sh script (the seed's `swarmlab-init.sh`), for guest images built without cloud-init (the project's
+ * image builder with SWARMLAB_GUEST_INIT=swarmlab: its `swarmlab-init.service` mounts the seed
+ * and runs this file before systemd-udev-trigger and sysinit.target, so before udev names the
+ * NIC and before networkd, sshd and Docker start). It applies
+ * what the cloud-init user-data and network-config above say, and nothing else: the FQDN as
+ * hostname, the peers in /etc/hosts, the lab user (locked password, passwordless sudo, the
+ * lab key only), sshd without passwords or root login and with fresh ed25519/ecdsa host keys,
+ * the lab NIC named ens3 (by MAC: a .link file that udev applies, or a rename when udev had
+ * named it before) with its static address, gateway and DNS for systemd-networkd, and the root filesystem grown to the disk. Idempotent: every boot runs it
+ * again and a second run changes nothing. Cloud-init images ignore the file.
+ *
+ * Files are written below $SWARMLAB_INIT_ROOT (empty in a guest), so that the unit tests can
+ * run it against a directory with stand-ins for the system programs.
+ */
+export function guestInitScript(a: SeedArgs): string {
+  const address = `${a.address}/${a.prefix}`;
+  const hosts = a.peers.map((p) => `${p.address} ${p.hostname} ${p.hostname.split(".")[0]}`);
+  return `#!/bin/sh
+# swarmlab guest init (written by swarmlab into this guest's seed; see infra/guest/cloudinit.ts)
+set -eu
+R="\${SWARMLAB_INIT_ROOT:-}"
+fqdn=${shq(a.hostname)}
+user=${shq(a.user)}
+key=${shq(a.publicKey)}
+mac=${shq(a.mac.toLowerCase())}
+nic=${shq(NIC_NAME)}
+say() { echo "swarmlab-init: $*"; }
+
+# Hostname: the FQDN, as the documented lab's hosts had it.
+printf '%s\\n' "$fqdn" >"$R/etc/hostname"
+hostname "$fqdn"
+for line in ${hosts.map(shq).join(" ")}; do
+  grep -qxF "$line" "$R/etc/hosts" 2>/dev/null || printf '%s\\n' "$line" >>"$R/etc/hosts"
+done
+
+# The lab user: no password, passwordless sudo, the lab key only.
+if ! getent passwd "$user" >/dev/null; then
+  # useradd leaves the password locked ("!"): key logins only.
+  useradd --create-home --shell /bin/bash --comment 'swarmlab lab user' "$user"
+  say "created user $user"
+fi
+home="$(getent passwd "$user" | cut -d: -f6)"
+mkdir -p "$home/.ssh"
+printf '%s\\n' "$key" >"$home/.ssh/authorized_keys"
+chmod 700 "$home/.ssh"
+chmod 600 "$home/.ssh/authorized_keys"
+chown -R "$user:" "$home/.ssh"
+mkdir -p "$R/etc/sudoers.d"
+printf '%s ALL=(ALL) NOPASSWD:ALL\\n' "$user" >"$R/etc/sudoers.d/90-swarmlab"
+chmod 440 "$R/etc/sudoers.d/90-swarmlab"
+
+# sshd: keys only, no root login, this guest's own host keys.
+mkdir -p "$R/etc/ssh/sshd_config.d"
+cat >"$R/etc/ssh/sshd_config.d/50-swarmlab.conf" <<'EOF'
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+HostKey /etc/ssh/ssh_host_ed25519_key
+HostKey /etc/ssh/ssh_host_ecdsa_key
+EOF
+for t in ed25519 ecdsa; do
+  [ -s "$R/etc/ssh/ssh_host_\${t}_key" ] || ssh-keygen -q -t "$t" -N '' -f "$R/etc/ssh/ssh_host_\${t}_key"
+done
+
+# The lab NIC: named ens3 by its MAC, with its static address for systemd-networkd. The image
+# runs this before systemd-udev-trigger, so udev names the NIC by the .link file as it first
+# sees it; a NIC that udev had already named otherwise is renamed here.
+mkdir -p "$R/etc/systemd/network"
+cat >"$R/etc/systemd/network/10-swarmlab-lab.link" <<EOF
+[Match]
+MACAddress=$mac
+
+[Link]
+Name=$nic
+EOF
+cat >"$R/etc/systemd/network/10-swarmlab-lab.network" <<EOF
+[Match]
+MACAddress=$mac
+Name=$nic
+
+[Network]
+Address=${address}
+Gateway=${a.gateway}
+DNS=${a.gateway}
+IPv6AcceptRA=no
+EOF
+current=""
+for d in "$R"/sys/class/net/*; do
+  [ -f "$d/address" ] || continue
+  if [ "$(cat "$d/address")" = "$mac" ]; then current="\${d##*/}"; fi
+done
+if [ -z "$current" ]; then
+  say "no network interface has the lab MAC $mac" >&2
+  exit 1
+fi
+if [ "$current" != "$nic" ]; then
+  if [ -e "$R/run/udev/data/n$(cat "$R/sys/class/net/$current/ifindex")" ]; then
+    ip link set dev "$current" down
+    ip link set dev "$current" name "$nic"
+    say "renamed $current to $nic"
+  else
+    say "udev will name $current $nic"
+  fi
+fi
+
+# The root filesystem fills the (larger) lab disk: in the background, as cloud-init's noblock.
+if [ "$(findmnt -n -o FSTYPE /)" = ext4 ]; then
+  (resize2fs "$(findmnt -n -o SOURCE /)" >/dev/null 2>&1 &)
+fi
+say "applied the seed of $fqdn"
 `;
 }

@@ -29,6 +29,19 @@ export interface CloudInitSpec {
   userData: string;
   metaData: string;
   networkConfig: string;
+  /** The same seed as a script (`swarmlab-init.sh`) for guest images without cloud-init. */
+  initScript?: string;
+}
+
+/** The seed's files by name, in the ISO's order. */
+function seedFiles(spec: CloudInitSpec): [string, string][] {
+  const files: [string, string][] = [
+    ["user-data", spec.userData],
+    ["meta-data", spec.metaData],
+    ["network-config", spec.networkConfig],
+  ];
+  if (spec.initScript !== undefined) files.push(["swarmlab-init.sh", spec.initScript]);
+  return files;
 }
 
 export interface VirshInputs {
@@ -364,12 +377,7 @@ export function seedIsoDifference(iso: Buffer, spec: CloudInitSpec): string | un
   }
   const label = iso.toString("latin1", 16 * SECTOR + 40, 16 * SECTOR + 72).trim();
   if (label.toLowerCase() !== "cidata") return `its volume label is "${label}", not cidata`;
-  const files: [string, string][] = [
-    ["user-data", spec.userData],
-    ["meta-data", spec.metaData],
-    ["network-config", spec.networkConfig],
-  ];
-  for (const [name, content] of files) {
+  for (const [name, content] of seedFiles(spec)) {
     const data = Buffer.from(content, "utf8");
     if (data.length === 0) continue;
     let found = false;
@@ -539,15 +547,14 @@ export function buildSeedIso(spec: CloudInitSpec): { iso: string; cleanup: () =>
   const path = require("path");
   const cp = require("child_process");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-seed-"));
-  fs.writeFileSync(path.join(dir, "user-data"), spec.userData);
-  fs.writeFileSync(path.join(dir, "meta-data"), spec.metaData);
-  fs.writeFileSync(path.join(dir, "network-config"), spec.networkConfig);
+  const files = seedFiles(spec);
+  for (const [name, content] of files) fs.writeFileSync(path.join(dir, name), content);
   const iso = path.join(dir, "seed.iso");
   const tool = ["genisoimage", "mkisofs", "xorrisofs"].find((t) => cp.spawnSync(t, ["--version"]).error === undefined);
   if (!tool) throw new Error("building the cloud-init seed needs genisoimage (apt-get install genisoimage)");
   const r = cp.spawnSync(
     tool,
-    ["-quiet", "-output", iso, "-volid", "cidata", "-joliet", "-rock", "user-data", "meta-data", "network-config"],
+    ["-quiet", "-output", iso, "-volid", "cidata", "-joliet", "-rock", ...files.map(([name]) => name)],
     { cwd: dir, encoding: "utf8" },
   );
   if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr}`);

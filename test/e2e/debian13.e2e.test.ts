@@ -82,12 +82,14 @@ describe("the lab on Docker 26.1 (Debian 13 guests)", () => {
     expect(names("net-list", "--name")).toEqual(expect.arrayContaining(["default", PREFIX]));
   });
 
-  it("runs Docker 26.1 on both guests", async () => {
+  it("runs Docker 26.1 on both guests, set up by cloud-init from the seed", async () => {
     const inv = JSON.parse(fs.readFileSync(path.join(LAB_DIR, "inventory.json"), "utf8"));
     for (const h of inv.hosts) {
       const ssh = await lab.sshTo(h.address);
       try {
         expect(await lab.sh(ssh, "docker version --format '{{.Server.Version}}'")).toMatch(/^26\.1\./);
+        // This image boots with cloud-init (the main lab's without): the cloud-init seed is tested here.
+        expect(await lab.sh(ssh, "sudo -n cloud-init status | sed -n 's/^status: //p'")).toMatch(/done$/);
       } finally {
         ssh.dispose();
       }

@@ -133,6 +133,15 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     expect(await sh(manager!, "ip -4 -o addr show scope global | awk '{print $2, $4}'")).toContain("192.168.122.10/24");
   });
 
+  it("booted without cloud-init: the image's swarmlab-init applied the seed (key login, NIC ens3 by its MAC)", async () => {
+    for (const host of [manager!, worker!]) {
+      expect(await sh(host, "systemctl is-active swarmlab-init.service")).toBe("active");
+      expect(await sh(host, "command -v cloud-init || echo none")).toBe("none");
+      expect(await sh(host, "ip -br link show ens3 | awk '{print $1}'")).toBe("ens3");
+      expect(await sh(host, "sudo -n sshd -T | grep -E '^(passwordauthentication|permitrootlogin) ' | sort | tr '\\n' ' '")).toBe("passwordauthentication no permitrootlogin no ");
+    }
+  });
+
   it("forms a swarm of two Ready nodes with docker0 the Leader (CL-2)", async () => {
     const nodes = (await sh(manager!, "docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'")).split("\n").sort();
     expect(nodes).toEqual(["docker0.local Ready Active Leader", "docker1.local Ready Active"]);

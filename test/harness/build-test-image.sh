@@ -12,8 +12,13 @@
 #     packages.txt   every installed Debian package and its version (dpkg-query -W)
 #     manifest.json  {disk, kernel, initrd, cmdline, sha256, workloadImage, ...}
 #
-# The guest boots with cloud-init (NoCloud only: a `cidata` seed with user-data,
-# meta-data and network-config), renders the network-config with systemd-networkd,
+# The guest reads its settings from the `cidata` seed swarmlab attaches, in one of two ways
+# (SWARMLAB_GUEST_INIT): with cloud-init (NoCloud only: user-data, meta-data and
+# network-config, rendered for systemd-networkd), as a stock cloud image would; or without
+# cloud-init, where a small unit (swarmlab-init.service) mounts the seed and runs its
+# `swarmlab-init.sh` (infra/guest/cloudinit.ts guestInitScript) before sysinit.target: the same
+# settings without cloud-init's ~30 s of Python per boot under TCG. Either way the guest uses
+# systemd-networkd,
 # runs Docker from Debian's docker.io (20.10 on bookworm, 26.1 on trixie: the line of
 # the last docker-ce for CentOS 7, 26.1.4) and carries a local, registry-free workload image
 # `swarmlab/busybox-static:local` (a busybox-static rootfs, pre-imported into
@@ -30,6 +35,7 @@
 #
 # Environment:
 #   SWARMLAB_TEST_SUITE     bookworm (default, Debian 12) or trixie (Debian 13)
+#   SWARMLAB_GUEST_INIT     cloud-init (default) or swarmlab (no cloud-init; see above)
 #   SWARMLAB_CACHE          cache root (default /var/cache/swarmlab)
 #   SWARMLAB_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 #   SWARMLAB_DISK_SIZE      virtual size of the ext4 filesystem (default 3G)
@@ -49,7 +55,15 @@ case "$SUITE" in
     exit 2
     ;;
 esac
-NAME="debian$DEBIAN_MAJOR-$SCRIPT_HASH"
+GUEST_INIT="${SWARMLAB_GUEST_INIT:-cloud-init}"
+case "$GUEST_INIT" in
+  cloud-init) NAME="debian$DEBIAN_MAJOR-$SCRIPT_HASH" ;;
+  swarmlab) NAME="debian$DEBIAN_MAJOR-noci-$SCRIPT_HASH" ;;
+  *)
+    printf '[build-test-image] ERROR: SWARMLAB_GUEST_INIT=%s is not supported: cloud-init or swarmlab\n' "$GUEST_INIT" >&2
+    exit 2
+    ;;
+esac
 OUT_DIR="$IMAGES_DIR/$NAME"
 DEB_CACHE="$CACHE_ROOT/debs/$SUITE"
 MIRROR="${SWARMLAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -64,7 +78,6 @@ GUEST_PACKAGES=(
   linux-image-amd64 initramfs-tools zstd kmod udev systemd-sysv dbus
   systemd-resolved
   openssh-server sudo
-  cloud-init python3-cffi-backend
   docker.io iptables
   iproute2 iputils-ping ethtool tcpdump busybox-static
   procps less e2fsprogs netbase
@@ -72,6 +85,11 @@ GUEST_PACKAGES=(
 # Docker's iptables rules go through Debian's default iptables-nft on both suites (the nf_tables
 # modules are loaded early, see swarmlab-docker.conf); iptables is named here so that it never
 # depends on what docker.io happens to pull in.
+# verify's gather reads Docker's API with Python (cloud-init brings it in otherwise).
+case "$GUEST_INIT" in
+  cloud-init) GUEST_PACKAGES+=(cloud-init python3-cffi-backend) ;;
+  swarmlab) GUEST_PACKAGES+=(python3) ;;
+esac
 case "$SUITE" in
   # From trixie on, the docker CLI is its own package (docker.io holds the daemon only).
   trixie) GUEST_PACKAGES+=(docker-cli) ;;
@@ -270,9 +288,11 @@ in_root apt-get install -y -q --no-install-recommends "${GUEST_PACKAGES[@]}" >"$
 find "$ROOT/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "$DEB_CACHE/" {} + 2>/dev/null || true
 # shellcheck disable=SC2016 # dpkg-query format fields, not shell expansions
 in_root dpkg-query -W -f '${Package} ${Version}\n' | LC_ALL=C sort >"$STAGE/packages.txt"
-required=(dockerd docker containerd runc iptables cloud-init sshd)
+required=(dockerd docker containerd runc iptables sshd python3)
 # cloud-init 24.3 and later (trixie's) start each boot stage by sending to a socket with nc.
-[[ "$SUITE" == bookworm ]] || required+=(nc)
+[[ "$GUEST_INIT" == swarmlab ]] && required+=(blkid findmnt useradd ssh-keygen resize2fs)
+[[ "$GUEST_INIT" == cloud-init ]] && required+=(cloud-init)
+[[ "$GUEST_INIT" == cloud-init && "$SUITE" != bookworm ]] && required+=(nc)
 for cmd in "${required[@]}"; do
   in_root sh -c "command -v $cmd" >/dev/null || die "$cmd is missing from the guest after installing its packages"
 done
@@ -442,6 +462,53 @@ Storage=volatile
 RuntimeMaxUse=32M
 EOF
 
+if [[ "$GUEST_INIT" == swarmlab ]]; then
+# No cloud-init: swarmlab-init.service applies the seed's swarmlab-init.sh at every boot,
+# before udev's coldplug trigger (so udev names the NIC by the seed's .link file) and before
+# sysinit.target (so before networkd, sshd, containerd and Docker). It needs no udev: blkid
+# probes the disks itself.
+cat >"$ROOT/usr/local/sbin/swarmlab-init" <<'EOF'
+#!/bin/sh
+# swarmlab: mount this guest's seed (the disk labelled cidata) and run its swarmlab-init.sh.
+set -eu
+i=0
+dev=""
+while [ -z "$dev" ]; do
+  dev="$(blkid -c /dev/null -L cidata 2>/dev/null || true)"
+  [ -n "$dev" ] && break
+  i=$((i + 1))
+  if [ "$i" -ge 150 ]; then echo "swarmlab-init: no disk labelled cidata (the lab's seed) after 15 s" >&2; exit 1; fi
+  sleep 0.1
+done
+mnt="$(mktemp -d /run/swarmlab-seed.XXXXXX)"
+mount -t iso9660 -o ro "$dev" "$mnt"
+trap 'umount "$mnt"; rmdir "$mnt"' EXIT
+if [ ! -f "$mnt/swarmlab-init.sh" ]; then
+  echo "swarmlab-init: the seed on $dev has no swarmlab-init.sh (an image without cloud-init needs a seed from a newer swarmlab)" >&2
+  exit 1
+fi
+sh "$mnt/swarmlab-init.sh"
+EOF
+chmod 755 "$ROOT/usr/local/sbin/swarmlab-init"
+cat >"$ROOT/etc/systemd/system/swarmlab-init.service" <<'EOF'
+[Unit]
+Description=swarmlab: apply this guest's seed (hostname, user and key, network)
+DefaultDependencies=no
+After=systemd-remount-fs.service
+Before=systemd-udev-trigger.service sysinit.target systemd-networkd.service network-pre.target ssh.service
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/swarmlab-init
+
+[Install]
+WantedBy=sysinit.target
+EOF
+in_root systemctl enable swarmlab-init.service >&2
+# The seed gives the user; no account is there before it.
+else
 # cloud-init: NoCloud seed only (never probe cloud metadata endpoints), and only the
 # modules a lab guest needs (every module costs time under TCG).
 cat >"$ROOT/etc/cloud/cloud.cfg.d/90-swarmlab.cfg" <<'EOF'
@@ -505,6 +572,7 @@ cat >"$ROOT/etc/systemd/system/cloud-config.service.d/swarmlab-after-docker.conf
 [Unit]
 After=docker.service
 EOF
+fi
 
 # Docker: quiet, local-only defaults.
 mkdir -p "$ROOT/etc/docker"
@@ -713,7 +781,8 @@ DISK_SHA="$(sha256sum "$STAGE/disk.qcow2" | cut -d' ' -f1)"
 VSIZE="$(qemu-img info --output=json "$STAGE/disk.qcow2" | sed -n 's/.*"virtual-size": *\([0-9]*\).*/\1/p' | head -n 1)"
 FSIZE="$(stat -c %s "$STAGE/disk.qcow2")"
 DOCKER_VERSION="$(pkg_version docker.io)"
-CLOUDINIT_VERSION="$(pkg_version cloud-init)"
+CLOUDINIT_VERSION=""
+[[ "$GUEST_INIT" == cloud-init ]] && CLOUDINIT_VERSION="$(pkg_version cloud-init)"
 
 cat >"$STAGE/manifest.json" <<EOF
 {
@@ -731,6 +800,7 @@ cat >"$STAGE/manifest.json" <<EOF
   "rootDevice": "/dev/vda",
   "kernelVersion": "$KVER",
   "dockerVersion": "$DOCKER_VERSION",
+  "guestInit": "$GUEST_INIT",
   "cloudInitVersion": "$CLOUDINIT_VERSION",
   "networkRenderer": "networkd",
   "workloadImage": "$WORKLOAD_IMAGE",

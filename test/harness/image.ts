@@ -14,7 +14,10 @@ export async function ensureTestImage(log: (line: string) => void): Promise<stri
   const t0 = Date.now();
   const out: string[] = [];
   await new Promise<void>((resolve, reject) => {
-    const child = spawn("bash", [path.join(ROOT, "test/harness/build-test-image.sh")], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [path.join(ROOT, "test/harness/build-test-image.sh")], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, SWARMLAB_GUEST_INIT: "swarmlab" },
+    });
     child.stdout.on("data", (d: Buffer) => out.push(...d.toString().split("\n").filter(Boolean)));
     child.stderr.on("data", (d: Buffer) => {
       const lines = d.toString().split("\n").filter(Boolean);

@@ -636,16 +636,21 @@ async function ensureHostTools(log: (s: string) => void): Promise<void> {
  * Starts the test hypervisor, runs a command inside its network namespace (so everything the
  * command does stays there), then stops the hypervisor whatever happened.
  */
-/** Builds (or finds cached) a Debian test guest image (bookworm or trixie); returns its manifest.json. */
+/**
+ * Builds (or finds cached) a Debian test guest image (bookworm or trixie); returns its
+ * manifest.json. The Debian 12 image boots without cloud-init (the image README offers users),
+ * the Debian 13 one with it (so the cloud-init seed is tested end to end too).
+ */
 async function buildTestImage(log: (s: string) => void, suite = "bookworm"): Promise<string> {
+  const guestInit = suite === "bookworm" ? "swarmlab" : "cloud-init";
   const { spawnSync } = await import("child_process");
   const path = await import("path");
   const t0 = Date.now();
   const script = path.resolve(__dirname, "build-test-image.sh");
-  const r = spawnSync("bash", [script], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", env: { ...process.env, SWARMLAB_TEST_SUITE: suite } });
+  const r = spawnSync("bash", [script], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", env: { ...process.env, SWARMLAB_TEST_SUITE: suite, SWARMLAB_GUEST_INIT: guestInit } });
   if (r.status !== 0) throw new Error(`build-test-image.sh (${suite}) failed (exit ${r.status})`);
   const dir = r.stdout.trim().split("\n").pop() ?? "";
-  log(`test image (${suite}) ready in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${dir}`);
+  log(`test image (${suite}, ${guestInit}) ready in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${dir}`);
   return path.join(dir, "manifest.json");
 }
 

@@ -168,6 +168,22 @@ describe("seedIsoDifference", () => {
     expect(seedIsoDifference(other, spec)).toBe("its meta-data differs from this stack's");
   });
 
+  it("carries swarmlab-init.sh (for images without cloud-init) and checks it like the other files", () => {
+    const withInit = { ...spec, initScript: "#!/bin/sh\necho seed of docker0\n" };
+    const built = buildSeedIso(withInit);
+    try {
+      const names = fs.readdirSync(path.dirname(built.iso)).filter((f) => f !== "seed.iso").sort();
+      expect(names).toEqual(["meta-data", "network-config", "swarmlab-init.sh", "user-data"]);
+      const bytes = fs.readFileSync(built.iso);
+      expect(seedIsoDifference(bytes, withInit)).toBeUndefined();
+      expect(seedIsoDifference(bytes, { ...withInit, initScript: "#!/bin/sh\necho seed of docker1\n" })).toBe("its swarmlab-init.sh differs from this stack's");
+      // An older seed, made without the script, is not the seed this stack wants.
+      expect(seedIsoDifference(iso(spec), withInit)).toBe("its swarmlab-init.sh differs from this stack's");
+    } finally {
+      built.cleanup();
+    }
+  });
+
   it("refuses what is not a cidata ISO", () => {
     const good = iso(spec);
     expect(seedIsoDifference(Buffer.alloc(100_000), spec)).toBe("it is not an ISO 9660 image");
