@@ -7,6 +7,7 @@
 import type { LabConfig } from "./config";
 
 export const FIXED_SETTINGS: Record<string, string> = {
+  lab: "the running hosts carry the old lab's networks and service; switching labs in place is not supported yet",
   libvirtUri: "the lab's guests live on that hypervisor",
   networkCidr: "the swarm and its overlay are built on the hosts' addresses",
   hostAddresses: "the swarm and its overlay are built on the hosts' addresses",
@@ -19,6 +20,7 @@ export const FIXED_SETTINGS: Record<string, string> = {
 /** The applied values of the fixed settings, as text (what the stack output `settings` holds). */
 export function fixedSettings(cfg: LabConfig): Record<string, string> {
   return {
+    lab: cfg.labName,
     libvirtUri: cfg.libvirtUri,
     networkCidr: cfg.network.cidr,
     hostAddresses: cfg.hosts.map((h) => `${h.name}=${h.address}`).join(","),

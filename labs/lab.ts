@@ -5,14 +5,14 @@
  * through this one interface. labs/index.ts lists the labs by name.
  *
  * infra builds `definition` and `workload`; verify gathers, builds the model, runs the lab's
- * probe (its evidence lands in the model) and asks the lab's `check` for the verdicts.
+ * probe (its evidence, observations and never verdicts, lands in the model as `probe`) and asks
+ * the lab's `check` for the verdicts, the probe's facts judged from that evidence like the others.
  */
 import type { LabDefinition } from "./definition";
 import type { ProgressEvent, SshTransport, Transport } from "../scripts/verify/gather";
 import type { Inventory, InventoryHost } from "../scripts/verify/inventory";
 import type { LabModel } from "../scripts/verify/model";
 import type { FactResult } from "../scripts/verify/result";
-import type { TrafficEvidence } from "../scripts/verify/traffic";
 
 /** `docker swarm init --default-addr-pool`: the range swarm-scoped networks get by default. */
 export interface AddressPool {
@@ -60,7 +60,8 @@ export interface ProbeRunOptions {
 }
 
 export interface ProbeRunResult {
-  evidence: TrafficEvidence;
+  /** What the probe observed: the lab's own shape, opaque to verify (it lands in `LabModel.probe`). */
+  evidence: unknown;
   /** The host probed from. */
   host: string;
   /** What the probe's script was built from (kept next to its output by --save-raw). */
@@ -76,8 +77,8 @@ export interface ProbeRunResult {
 
 /**
  * A probe that sends traffic through the lab after the gather, in one more session on one
- * host, and yields evidence for the facts it names. Nothing of it throws: every problem ends as
- * evidence that the facts could not be checked, with the cause.
+ * host, and yields evidence for the facts it names; the lab's `check` judges it. Nothing of it
+ * throws: every problem ends as evidence that the facts could not be probed, with the cause.
  */
 export interface Probe {
   /** The facts whose evidence the probe yields (verify runs it only when one of them is wanted). */
@@ -87,10 +88,10 @@ export interface Probe {
   /** Its own SSH session (started while the hosts are gathered). */
   transport(inventory: Inventory, timeoutMs?: number): SshTransport;
   run(o: ProbeRunOptions): Promise<ProbeRunResult>;
-  /** Evidence from a --save-raw directory, judged again from the probe's saved output. */
-  replay(dir: string, inventory: Inventory, model: LabModel): TrafficEvidence;
-  /** Every fact of the probe deliberately skipped, for one reason. */
-  skipped(reason: string): TrafficEvidence;
+  /** Evidence from a --save-raw directory: the probe's saved output, to be judged again. */
+  replay(dir: string, inventory: Inventory, model: LabModel): unknown;
+  /** Evidence that every fact of the probe was deliberately not probed, for one reason. */
+  skipped(reason: string): unknown;
 }
 
 export interface Lab {
@@ -101,7 +102,7 @@ export interface Lab {
   swarm: { addressPool: AddressPool; port: number };
   /** The guest script that builds the lab's networks and service on the swarm (run on the manager). */
   workload(args: WorkloadArgs): string;
-  /** Where docker keeps its network namespaces on the hosts (what the gather lists). */
+  /** Where docker keeps its network namespaces on the hosts (what the gather lists and the model names). */
   netnsDir: string;
   /** The traffic probe, if the lab has traffic facts. */
   traffic?: Probe;

@@ -24,8 +24,9 @@ import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/verify
 import { commandOf, ipv4s, resolveRef } from "../../scripts/verify/model";
 import type { ContainerInfo, DockerNetwork } from "../../scripts/verify/parse/docker";
 import type { FactResult, Outcome } from "../../scripts/verify/result";
-import type { TrafficFactId } from "../../scripts/verify/traffic";
-import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS } from "./facts";
+import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
+import type { TrafficEvidence, TrafficObservations } from "./traffic";
+import { judgeObservations } from "./traffic-checks";
 
 
 export interface CheckContext {
@@ -948,8 +949,6 @@ function vxlanCheck(ctx: CheckContext, networkName: string, documentedId: number
 
 // ------------------------------------------------------------- runChecks ----
 
-const TRAFFIC_IDS: readonly TrafficFactId[] = ["PATH-1", "PATH-2", "PATH-3", "PATH-4"];
-
 function result(f: Fact, outcome: Outcome, expected: string, observed: string, details: string[], explanation?: string): FactResult {
   const r: FactResult = {
     id: f.id,
@@ -966,8 +965,9 @@ function result(f: Fact, outcome: Outcome, expected: string, observed: string, d
   return r;
 }
 
-function trafficResult(ctx: CheckContext, f: Fact): FactResult {
-  const t = ctx.model.traffic?.[f.id as TrafficFactId];
+/** A traffic fact's verdict, judged from the traffic probe's observations (traffic-checks.ts). */
+function trafficResult(judged: TrafficEvidence | undefined, f: Fact): FactResult {
+  const t = judged?.[f.id as TrafficFactId];
   if (!t) return result(f, "unchecked", f.documented, "not checked", [], "the traffic checks did not run");
   const explanation = t.explanation ?? (t.outcome === "changed" ? f.newerEngines : undefined);
   return result(f, t.outcome, t.expected, t.observed, t.details ? [...t.details] : [], explanation);
@@ -977,10 +977,12 @@ function trafficResult(ctx: CheckContext, f: Fact): FactResult {
 export function runChecks(ctx: CheckContext, opts: { only?: readonly string[] } = {}): FactResult[] {
   const wanted = opts.only && opts.only.length ? new Set(opts.only) : undefined;
   const out: FactResult[] = [];
+  let judged: TrafficEvidence | undefined;
   for (const f of FACTS) {
     if (wanted && !wanted.has(f.id)) continue;
-    if ((TRAFFIC_IDS as readonly string[]).includes(f.id)) {
-      out.push(trafficResult(ctx, f));
+    if ((TRAFFIC_FACT_IDS as readonly string[]).includes(f.id)) {
+      if (ctx.model.probe !== undefined) judged ??= judgeObservations(ctx.model.probe as TrafficObservations);
+      out.push(trafficResult(judged, f));
       continue;
     }
     const check = checks[f.id as Exclude<FactId, TrafficFactId>];

@@ -17,13 +17,17 @@ export const SEEDS = {
 
 export type SeedId = keyof typeof SEEDS;
 
+/** The traffic facts: the traffic probe yields their evidence (probes.ts), traffic-checks.ts judges it. */
+export const TRAFFIC_FACT_IDS = ["PATH-1", "PATH-2", "PATH-3", "PATH-4"] as const;
+export type TrafficFactId = (typeof TRAFFIC_FACT_IDS)[number];
+
 export const FACT_IDS = [
   "HOST-1", "HOST-2", "HOST-3", "CL-1", "CL-2", "WL-1", "WL-2", "PORT-1",
   "NET-1", "NS-1", "NS-2", "IPAM-1", "IPAM-2",
   "SB-1", "SB-2", "SB-3", "RT-1",
   "VETH-1", "VETH-2", "OVL-1", "OVL-2", "VXLAN-1", "VXLAN-2",
   "ING-1", "ING-2",
-  "PATH-1", "PATH-2", "PATH-3", "PATH-4",
+  ...TRAFFIC_FACT_IDS,
 ] as const;
 
 export type FactId = (typeof FACT_IDS)[number];

@@ -1,28 +1,29 @@
 /**
- * runVerify's traffic step: PATH-1..4 on the live lab.
+ * The lab's traffic probe (PATH-1..4) on the live lab, as runVerify runs it.
  *
  * After the gather, the plan is filled in from the model (the manager's
  * demoservice task container, the other host's task address on the overlay,
- * the underlay NIC; scripts/plumbing/from-model.ts), then ONE extra session on
- * the manager host runs the traffic script (scripts/plumbing/traffic.ts) as
- * root (`sudo -n bash -s` unless the user is root). The whole step is bounded:
- * after `timeoutMs` (default 35 s, connecting included) the session is
- * aborted and whatever output arrived is judged. Nothing here throws: every
- * problem ends as "could not check" (or a fail) of the PATH facts, with the
- * cause; only --no-traffic and --only skip them.
+ * the underlay NIC), then ONE extra session on the manager host runs the
+ * traffic script (traffic.ts) as root (`sudo -n bash -s` unless the user is
+ * root). The whole step is bounded: after `timeoutMs` (default 35 s,
+ * connecting included) the session is aborted and whatever output arrived is
+ * kept. The probe yields observations (TrafficObservations), never verdicts:
+ * the lab's checks judge them (traffic-checks.ts). Nothing here throws: every
+ * problem is recorded as why the facts could not be probed.
  */
 import * as path from "node:path";
 import type { Probe } from "../lab";
 import { inCidr } from "../../scripts/lib/ipv4";
-import { DOCUMENTED, FACTS } from "./facts";
-import { judgeTraffic, MARK, parseTrafficOutput, PATH_IDS, type PathResult, resolvePlan, runTrafficChecks, toTrafficEvidence, type TrafficPlan } from "./traffic";
+import { DOCUMENTED, FACTS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
+import { judgeObservations } from "./traffic-checks";
+import { MARK, type NotProbed, parseTrafficOutput, resolvePlan, runTrafficScript, type TrafficEvidence, type TrafficNotRun, type TrafficObservations, type TrafficPlan } from "./traffic";
 import { UsageError } from "../../scripts/verify/errors";
 import { readReplayFile } from "../../scripts/verify/files";
 import { type ProgressEvent, SshTransport, type Transport } from "../../scripts/verify/gather";
 import type { Inventory, InventoryHost } from "../../scripts/verify/inventory";
 import type { LabModel } from "../../scripts/verify/model";
-import type { TrafficEvidence, TrafficFactId } from "../../scripts/verify/traffic";
-export { TRAFFIC_DISABLED } from "../../scripts/verify/traffic";
+export { TRAFFIC_DISABLED } from "../../scripts/verify/result";
+export { TRAFFIC_FACT_IDS };
 
 // ------------------------------------------------------------- plan ----
 
@@ -76,9 +77,6 @@ export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { fr
   return { host: from.name, plan };
 }
 
-
-export const TRAFFIC_FACT_IDS: readonly TrafficFactId[] = PATH_IDS;
-
 /** Default bound of the whole traffic step (connect + script), well under 40 s. */
 export const DEFAULT_TRAFFIC_TIMEOUT_MS = 35_000;
 
@@ -88,23 +86,23 @@ export function wantsTraffic(only: readonly string[] | undefined): boolean {
   return !only || only.length === 0 || only.some((id) => (TRAFFIC_FACT_IDS as readonly string[]).includes(id));
 }
 
-/** PATH-1..4 all deliberately skipped with one reason (the reports show it as "why"). */
-export function skippedTraffic(reason: string): TrafficEvidence {
+/** PATH-1..4 all deliberately not probed, for one reason (the reports show it as "why"). */
+export function skippedTraffic(reason: string): TrafficNotRun {
   return allTraffic("skip", reason);
 }
 
-/** PATH-1..4 all not checkable, for one cause. */
-export function uncheckedTraffic(cause: string): TrafficEvidence {
+/** PATH-1..4 all not probed, for one cause. */
+export function uncheckedTraffic(cause: string): TrafficNotRun {
   return allTraffic("unchecked", cause);
 }
 
-function allTraffic(outcome: "skip" | "unchecked", reason: string): TrafficEvidence {
-  const ev: TrafficEvidence = {};
+function allTraffic(outcome: "skip" | "unchecked", reason: string): TrafficNotRun {
+  const facts: TrafficNotRun["facts"] = {};
   for (const id of TRAFFIC_FACT_IDS) {
     const fact = FACTS.find((f) => f.id === id);
-    ev[id] = { outcome, expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
+    facts[id] = { outcome, expected: fact?.documented ?? id, observed: "not checked", explanation: reason };
   }
-  return ev;
+  return { kind: "not-run", facts };
 }
 
 /** The SSH transport of the traffic step (its own session, bounded by timeoutMs). */
@@ -128,7 +126,8 @@ export interface TrafficStepOptions {
 }
 
 export interface TrafficStepResult {
-  evidence: TrafficEvidence;
+  /** What the probe observed (judged by the lab's checks). */
+  evidence: TrafficObservations;
   /** The host probed from. */
   host: string;
   /** The plan the script was built from (absent when none could be made). */
@@ -153,7 +152,7 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
   const t0 = Date.now();
   const host = trafficHost(o.inventory);
   const progress = o.onProgress ?? (() => undefined);
-  const done = (evidence: TrafficEvidence, extra: Partial<TrafficStepResult> = {}): TrafficStepResult => ({
+  const done = (evidence: TrafficObservations, extra: Partial<TrafficStepResult> = {}): TrafficStepResult => ({
     evidence,
     host: host.name,
     seconds: (Date.now() - t0) / 1000,
@@ -190,9 +189,9 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
   let stderr: string | undefined;
   let cut: string | undefined;
   progress({ host: host.name, phase: "traffic", message: `running the traffic checks PATH-1..4 (one session, at most ${timeoutMs / 1000}s)` });
-  let results: Record<TrafficFactId, PathResult>;
+  let observations: TrafficObservations;
   try {
-    results = await runTrafficChecks(plan, async (script) => {
+    observations = await runTrafficScript(plan, async (script) => {
       let received = "";
       try {
         // The race bounds transports that do not honour the signal, too.
@@ -214,37 +213,31 @@ export async function runTrafficStep(o: TrafficStepOptions): Promise<TrafficStep
   } finally {
     clearTimeout(timer);
   }
-  if (cut) {
-    for (const id of TRAFFIC_FACT_IDS) {
-      const r = results[id];
-      if (r.outcome !== "pass") r.observed = `${r.observed} (the traffic session was cut short: ${cut})`;
-    }
-  }
-  namePeerCause(results, plan, host, o.inventory, o.model);
-  const evidence = toTrafficEvidence(results);
+  if (cut) observations.cut = cut;
+  const peerCause = peerCauseOf(plan, host, o.inventory, o.model);
+  if (peerCause) observations.peerCause = peerCause;
   const sessions = Math.max(0, transport.sessions - before);
   const seconds = (Date.now() - t0) / 1000;
-  progress({ host: host.name, phase: "traffic", message: `traffic checks done in ${seconds.toFixed(1)}s: ${TRAFFIC_FACT_IDS.map((id) => `${id} ${evidence[id]?.outcome ?? "?"}`).join(", ")}` });
+  // The progress line names the verdicts the checks will give (judged here for it alone).
+  const verdicts = judgeObservations(observations);
+  progress({ host: host.name, phase: "traffic", message: `traffic checks done in ${seconds.toFixed(1)}s: ${TRAFFIC_FACT_IDS.map((id) => `${id} ${verdicts[id]?.outcome ?? "?"}`).join(", ")}` });
   const extra: Partial<TrafficStepResult> = { plan, sessions, timedOut: controller.signal.aborted };
   if (stdout !== undefined) extra.stdout = stdout;
   if (stderr !== undefined) extra.stderr = stderr;
-  return done(evidence, extra);
+  return done(observations, extra);
 }
 
 /**
- * PATH-3/4 target the other host's task: when that host could not be asked
- * (and so its task's address is unknown), their cause is that host's.
+ * PATH-3/4 target the other host's task: when that host could not be asked (and so its task's
+ * address is unknown), that host and its cause (`<host>: <cause>`), for the checks to name.
  */
-function namePeerCause(results: Record<TrafficFactId, PathResult>, plan: TrafficPlan, host: InventoryHost, inventory: Inventory, model: LabModel): void {
-  if (plan.peerTaskAddress) return;
+function peerCauseOf(plan: TrafficPlan, host: InventoryHost, inventory: Inventory, model: LabModel): string | undefined {
+  if (plan.peerTaskAddress) return undefined;
   const peerName = inventory.hosts.find((h) => h.name !== host.name)?.name;
   const peer = peerName ? model.hosts.find((h) => h.name === peerName) : undefined;
   const cause = peer && (!peer.reachable ? (peer.error ?? "could not be gathered") : peer.dockerDown);
-  if (!peer || !cause) return;
-  for (const id of ["PATH-3", "PATH-4"] as const) {
-    const r = results[id];
-    if (r.outcome === "unchecked") r.observed = `the other host's task address is not known: ${peer.name}: ${cause}`;
-  }
+  if (!peer || !cause) return undefined;
+  return `${peer.name}: ${cause}`;
 }
 
 // ------------------------------------------------------------- replay ----
@@ -290,7 +283,7 @@ export function parseTrafficJson(text: string, file: string): TrafficEvidence {
  * a pass or fail there leaves the fact unchecked. Only its skips (what
  * --no-traffic saved) and unchecked entries are kept as they are.
  */
-export function replayTraffic(dir: string, inventory: Inventory, model: LabModel): TrafficEvidence {
+export function replayTraffic(dir: string, inventory: Inventory, model: LabModel): TrafficObservations {
   const host = trafficHost(inventory);
   const rawName = `traffic-${host.name}.txt`;
   const jsonText = readReplayFile(dir, "traffic.json");
@@ -307,18 +300,19 @@ export function replayTraffic(dir: string, inventory: Inventory, model: LabModel
     }
     const run = parseTrafficOutput(raw);
     if (Object.keys(run.sections).length === 0) return uncheckedTraffic(`${rawName} in ${dir} holds no traffic script output`);
-    const results = judgeTraffic(run, plan);
-    namePeerCause(results, plan, host, inventory, model);
-    return toTrafficEvidence(results);
+    const observations: TrafficObservations = { kind: "ran", plan, run };
+    const peerCause = peerCauseOf(plan, host, inventory, model);
+    if (peerCause) observations.peerCause = peerCause;
+    return observations;
   }
   if (!saved) return uncheckedTraffic(`the traffic checks were not recorded: ${dir} has no traffic.json`);
-  const ev: TrafficEvidence = {};
+  const facts: TrafficNotRun["facts"] = {};
   for (const id of TRAFFIC_FACT_IDS) {
     const fact = FACTS.find((f) => f.id === id);
     const s = saved[id];
-    if (s && (s.outcome === "skip" || s.outcome === "unchecked")) ev[id] = s;
+    if (s && (s.outcome === "skip" || s.outcome === "unchecked")) facts[id] = s as NotProbed;
     else
-      ev[id] = {
+      facts[id] = {
         outcome: "unchecked",
         expected: s?.expected ?? fact?.documented ?? id,
         observed: "not checked",
@@ -327,7 +321,7 @@ export function replayTraffic(dir: string, inventory: Inventory, model: LabModel
           : `traffic.json has no ${id}`,
       };
   }
-  return ev;
+  return { kind: "not-run", facts };
 }
 
 /** PATH-1..4 as the Lab interface's traffic probe. */

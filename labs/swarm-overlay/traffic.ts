@@ -1,20 +1,30 @@
 /**
- * Traffic checks PATH-1..PATH-4 (LAB-FACTS.md "Traffic"), in two pure halves:
+ * The traffic probe of PATH-1..PATH-4 (LAB-FACTS.md "Traffic"): what it sends and what it
+ * observes, never a verdict. Its evidence is judged by the lab's checks (traffic-checks.ts),
+ * like every other fact.
  *
  *  - buildTrafficScript(plan): ONE bash script, run on the host of the probing
  *    task (docker0) over one SSH session as root (`sudo -n bash -s`, script on
- *    stdin). It prints every observation framed as
- *        @@plumbing:begin <key>
- *        <stdout, verbatim>
- *        @@plumbing:end <key> rc=<exit code>
- *        [@@plumbing:stderr <key> ... @@plumbing:stderr-end <key>]
- *    and ends with `@@plumbing:done`. Every step is bounded (`timeout`, ping
- *    counts, a capture limited in time and packets) and the capture is killed
- *    on exit, whatever happens.
- *  - parseTrafficOutput(stdout) + judgeTraffic(run, plan): turn that text into
- *    a pass / fail / unchecked result per fact, with expected and observed text.
+ *    stdin). It prints every observation in the one framing protocol of the
+ *    scripts swarmlab runs on a host (scripts/lib/framing.ts, the gather's):
+ *        @@swarmlab:begin <key>
+ *        <stdout>
+ *        @@swarmlab:end <key> rc=<exit code> bytes=<size>
+ *        [@@swarmlab:stderr <key> ... @@swarmlab:stderr-end <key>]
+ *    and ends with `@@swarmlab:done sections=<n>`. Every step is bounded
+ *    (`timeout`, ping counts, a capture limited in time and packets) and the
+ *    capture is killed on exit, whatever happens.
+ *  - parseTrafficOutput(stdout): that text back into steps (exit code, stdout,
+ *    stderr); the parsers below read a step's output (ping summaries, interface
+ *    counters, neighbour entries, addresses; vxlan.ts decodes the capture).
+ *  - runTrafficScript(plan, runner): build, run through the caller's transport,
+ *    parse: the TrafficObservations the checks judge.
  *
- * What is checked:
+ * Saved runs from before the framing was shared (`@@plumbing:` markers, no
+ * byte counts) are still read: parseTrafficOutput recognises them and reads
+ * them with readLegacyTrafficOutput, so old --save-raw directories replay.
+ *
+ * What the checks look at:
  *  PATH-1  `docker exec <task> ping -c N -W W <overlay gateway>`: the task's
  *          eth0 transmit counter moves by >= N, eth1's by < N, and the task's
  *          neighbour entry for the gateway is br0's MAC in the overlay namespace.
@@ -26,41 +36,42 @@
  *          the two host addresses whose VXLAN header, decoded from the bytes,
  *          carries the expected VNI with the I flag, around the task's ICMP.
  *
- * Counter noise: a ping of N packets moves the transmit counter of the
- * interface it leaves by at least N. The other interface is allowed to move by
- * fewer than N packets (an unrelated ARP/ND refresh, an IPv6 router
- * solicitation): requiring exactly 0 would fail on a lab that is right, while
- * fewer than N can never be confused with the N echo requests themselves.
- * The tolerated noise is reported in the observed text.
- *
  * Counters are read from /proc/net/dev inside the sandbox's network namespace
  * (`nsenter --net=<SandboxKey> cat /proc/net/dev`): /proc/net follows the
  * reader's netns, whereas /sys/class/net would show the host's devices unless
  * sysfs were remounted; /proc/net/dev also exists on CentOS 7 (no `ip -j`).
  */
-import type { TrafficEvidence } from "../../scripts/verify/traffic";
-import { DOCUMENTED } from "./facts";
+import { DOCUMENTED, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
+import { MARK, parseFramedOutput } from "../../scripts/lib/framing";
 import { shellQuote as shq } from "../../scripts/lib/shell";
 import { inCidr, isIPv4, nthAddressIn, readCidr, formatIPv4 } from "../../scripts/lib/ipv4";
-import { describePacket, parsePcapBase64, PcapError, VXLAN_PORT, type DecodedPacket } from "./vxlan";
+import { VXLAN_PORT } from "./vxlan";
 
-export type PathId = "PATH-1" | "PATH-2" | "PATH-3" | "PATH-4";
-export const PATH_IDS: readonly PathId[] = ["PATH-1", "PATH-2", "PATH-3", "PATH-4"];
+export type PathId = TrafficFactId;
+export const PATH_IDS: readonly PathId[] = TRAFFIC_FACT_IDS;
 
-/** unchecked: the fact could not be checked (no task, no ping in the image, no tcpdump, no session...): the observed text says why. */
-export type PathOutcome = "pass" | "fail" | "unchecked";
-
-export interface PathResult {
-  id: PathId;
-  outcome: PathOutcome;
-  /** What should be seen, in words. */
+/**
+ * A verdict on one traffic fact, as verify's reports and a --save-raw directory's traffic.json
+ * hold it. skip: deliberately not run (--no-traffic); unchecked: could not be checked (the
+ * explanation says why).
+ */
+export interface TrafficResult {
+  outcome: "pass" | "fail" | "changed" | "skip" | "unchecked";
+  /** What should have been seen, in words (e.g. "ICMP 192.168.200.3 -> .4 over demonet"). */
   expected: string;
-  /** What was seen, in words. */
+  /** What was seen (e.g. "4/4 replies; ARP reply from 1a:30:c5:15:42:54 on eth0"). */
   observed: string;
+  /** For a skip or unchecked: why. Otherwise a note on how the check differs from the seed, if it does. */
   explanation?: string;
-  /** Supporting lines (decoded packets, counter values), for a detailed report. */
+  /** Supporting lines (decoded packets, counters), shown by the detailed formats. */
   details?: string[];
 }
+
+/** Verdicts per traffic fact (what traffic.json holds). */
+export type TrafficEvidence = Partial<Record<TrafficFactId, TrafficResult>>;
+
+/** A traffic fact that was not probed: deliberately (skip) or because the probe could not run (unchecked), and why. */
+export type NotProbed = TrafficResult & { outcome: "skip" | "unchecked" };
 
 export interface TrafficPlan {
   /** Service whose local task does the probing (e.g. "demoservice"). */
@@ -106,7 +117,9 @@ export class TrafficPlanError extends Error {
   override readonly name = "TrafficPlanError";
 }
 
-export const MARK = "@@plumbing:";
+export { MARK };
+/** The marker of traffic output saved before the probe shared the gather's framing (read only). */
+export const LEGACY_MARK = "@@plumbing:";
 
 interface Resolved extends Required<Omit<TrafficPlan, "container" | "peerTaskAddress" | "underlayNic" | "sandbox" | "overlayNamespace" | "vxlanIdList">> {
   container?: string;
@@ -203,7 +216,7 @@ export function buildTrafficScript(plan: TrafficPlan): string {
   const p = resolvePlan(plan);
   const pingBound = p.pingCount * (p.pingWaitSeconds + 1) + 10;
   return `#!/bin/bash
-# swarmlab plumbing: traffic checks PATH-1..PATH-4 (generated; do not edit).
+# swarmlab: traffic probe PATH-1..PATH-4 (generated; do not edit).
 export LC_ALL=C
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PL_NETNS_DIR=${shq(p.netnsDir)}
@@ -225,6 +238,7 @@ PL_WAIT=${p.pingWaitSeconds}
 PL_CAP_SECONDS=${p.captureSeconds}
 PL_CAP_COUNT=${p.captureCount}
 PL_CAP_PID=
+pl_count=0
 pl_tmp=$(mktemp -d 2>/dev/null) || pl_tmp=/tmp/swarmlab-plumbing.$$
 mkdir -p "$pl_tmp" || exit 97
 pl_cleanup() {
@@ -234,7 +248,8 @@ pl_cleanup() {
 trap pl_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# pl_section KEY CMD [ARGS...]: run CMD once, print its framed stdout (and stderr).
+# pl_section KEY CMD [ARGS...]: run CMD once, print its framed stdout (and stderr), framed as
+# scripts/lib/framing.ts reads it (with LC_ALL=C a variable's length is its size in bytes).
 # Bash builtins only around the command: starting a program costs ~65 ms on an emulated CPU.
 pl_section() {
   pl_key=$1
@@ -248,7 +263,7 @@ pl_section() {
   [ "\${pl_o:0:2}" = "@@" ] && pl_o="@ @\${pl_o:2}"
   printf '${MARK}begin %s\\n%s' "$pl_key" "$pl_o"
   if [ -n "$pl_o" ] && [ "\${pl_o: -1}" != $'\\n' ]; then printf '\\n'; fi
-  printf '${MARK}end %s rc=%d\\n' "$pl_key" "$pl_rc"
+  printf '${MARK}end %s rc=%d bytes=%d\\n' "$pl_key" "$pl_rc" "\${#pl_o}"
   if [ -s "$pl_tmp/err" ]; then
     pl_e=""
     IFS= read -r -d '' pl_e <"$pl_tmp/err"
@@ -261,6 +276,7 @@ pl_section() {
     if [ "\${pl_e: -1}" != $'\\n' ]; then printf '\\n'; fi
     printf '${MARK}stderr-end %s\\n' "$pl_key"
   fi
+  pl_count=$((pl_count + 1))
 }
 
 pl_tools() { for t in docker nsenter ip ping timeout base64 tcpdump; do printf '%s %s\\n' "$t" "$(command -v "$t" || echo -)"; done; }
@@ -372,7 +388,7 @@ if [ -n "$PL_PEER_TASK" ]; then
   pl_section cap.stop pl_capture_stop
   pl_section cap.pcap pl_capture_data
 fi
-printf '${MARK}done\\n'
+printf '${MARK}done sections=%d\\n' "$pl_count"
 `;
 }
 
@@ -386,12 +402,36 @@ export interface Section {
 
 export interface TrafficRun {
   sections: Record<string, Section>;
-  /** The script reached its end (`@@plumbing:done`). */
+  /** The script reached its end (its done marker). */
   complete: boolean;
 }
 
-/** Split the framed script output into sections. Tolerates a cut-off tail (complete=false). */
+/**
+ * Split the traffic script's framed output into steps (scripts/lib/framing.ts). Tolerates a
+ * cut-off tail (complete=false); no section at all gives an empty run. Output saved before the
+ * framing was shared (`@@plumbing:` markers) is read by readLegacyTrafficOutput.
+ */
 export function parseTrafficOutput(stdout: string): TrafficRun {
+  if (/^@@plumbing:(begin|done)\b/m.test(stdout)) return readLegacyTrafficOutput(stdout);
+  let framed;
+  try {
+    framed = parseFramedOutput(stdout, "traffic script");
+  } catch {
+    return { sections: {}, complete: false };
+  }
+  const sections: Record<string, Section> = {};
+  // A step's text as the checks read it: output and stderr end with a newline when not empty.
+  const nl = (t: string): string => (t && !t.endsWith("\n") ? `${t}\n` : t);
+  for (const [key, s] of Object.entries(framed.sections)) sections[key] = { stdout: nl(s.output), rc: s.rc, stderr: s.stderr !== undefined ? `${s.stderr}\n` : "" };
+  return { sections, complete: framed.complete };
+}
+
+/**
+ * The reader of traffic output saved by earlier versions (`@@plumbing:begin/end/stderr/done`,
+ * end markers without a byte count), kept so that old --save-raw directories and recorded
+ * fixtures are judged as they were.
+ */
+export function readLegacyTrafficOutput(stdout: string): TrafficRun {
   const sections: Record<string, Section> = {};
   const lines = stdout.replace(/\r\n/g, "\n").split("\n");
   let complete = false;
@@ -408,7 +448,7 @@ export function parseTrafficOutput(stdout: string): TrafficRun {
       continue;
     }
     if (errKey !== undefined) {
-      const endMark = `${MARK}stderr-end ${errKey}`;
+      const endMark = `${LEGACY_MARK}stderr-end ${errKey}`;
       // Older scripts could glue the marker to a stderr line cut at 2000 bytes: accept it at a line's end too.
       if (line === endMark || line.endsWith(endMark)) {
         if (line !== endMark) errBody.push(line.slice(0, -endMark.length));
@@ -429,7 +469,7 @@ export function parseTrafficOutput(stdout: string): TrafficRun {
       errKey = m[1]!;
       continue;
     }
-    if (line === `${MARK}done`) complete = true;
+    if (line === `${LEGACY_MARK}done`) complete = true;
   }
   return { sections, complete };
 }
@@ -500,300 +540,32 @@ export function parseAddrOf(text: string, dev: string): string | undefined {
   return undefined;
 }
 
-// ------------------------------------------------------------- judging ----
-
-interface Delta {
-  eth0: number;
-  eth1: number;
-  eth0rx: number;
-  eth1rx: number;
-}
-
-function sectionOk(run: TrafficRun, key: string): Section | undefined {
-  const s = run.sections[key];
-  return s && s.rc === 0 ? s : undefined;
-}
-
-/** Quote command output in a finding without letting it run on (a misbehaving tool can print pages). */
-function clip(text: string, max = 240): string {
-  const t = text.replace(/\s+/g, " ").trim();
-  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
-}
-
-function why(run: TrafficRun, key: string): string {
-  const s = run.sections[key];
-  if (!s) return run.complete ? `step ${key} did not run` : `step ${key} is missing (the script's output was cut off)`;
-  const err = clip((s.stderr.trim() || s.stdout.trim()).split("\n").slice(-2).join(" / "));
-  return `step ${key} failed (rc=${s.rc}${err ? `: ${err}` : ""})`;
-}
-
-function counterDelta(run: TrafficRun, prefix: string): Delta | string {
-  const b = sectionOk(run, `${prefix}.before`);
-  const a = sectionOk(run, `${prefix}.after`);
-  if (!b) return why(run, `${prefix}.before`);
-  if (!a) return why(run, `${prefix}.after`);
-  const cb = parseProcNetDev(b.stdout);
-  const ca = parseProcNetDev(a.stdout);
-  for (const dev of ["eth0", "eth1"]) {
-    if (!cb[dev] || !ca[dev]) return `the task's namespace has no ${dev} in /proc/net/dev (interfaces: ${Object.keys(ca).join(", ") || "none"})`;
-  }
-  return {
-    eth0: ca["eth0"]!.txPackets - cb["eth0"]!.txPackets,
-    eth1: ca["eth1"]!.txPackets - cb["eth1"]!.txPackets,
-    eth0rx: ca["eth0"]!.rxPackets - cb["eth0"]!.rxPackets,
-    eth1rx: ca["eth1"]!.rxPackets - cb["eth1"]!.rxPackets,
-  };
-}
-
-/** Prerequisites shared by PATH-1..3: a task container with a sandbox. Returns why the facts cannot be checked, or undefined. */
-function taskMissing(run: TrafficRun, plan: Resolved): string | undefined {
-  if (!sectionOk(run, "container") || !run.sections["container"]!.stdout.trim()) {
-    return `no running task of ${plan.service} could be found on this host (${why(run, "container")}); see WL-2`;
-  }
-  if (!sectionOk(run, "sandbox") || !run.sections["sandbox"]!.stdout.trim()) return `the task's SandboxKey could not be read (${why(run, "sandbox")})`;
-  return undefined;
-}
-
-function pingResult(run: TrafficRun, key: string): { ping?: PingSummary; problem?: string; skip?: string } {
-  const s = run.sections[key];
-  if (!s) return { problem: why(run, key) };
-  const ping = parsePing(s.stdout + s.stderr);
-  if (ping) return { ping };
-  const text = `${s.stdout}\n${s.stderr}`;
-  if (s.rc === 126 || s.rc === 127 || /executable file not found|ping: not found|no such file or directory/i.test(text)) {
-    return { skip: `the task image has no ping (${clip(text.trim().split("\n").pop() ?? "")})` };
-  }
-  if (s.rc === 124) return { problem: `ping did not finish in time (killed by timeout)` };
-  return { problem: `no ping summary in the output (rc=${s.rc}: ${clip(text.trim().split("\n").slice(-2).join(" / ")) || "no output"})` };
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-function describeDelta(d: Delta): string {
-  return `eth0 tx +${d.eth0} (rx +${d.eth0rx}), eth1 tx +${d.eth1} (rx +${d.eth1rx})`;
-}
-
-/** "what was seen. Problem one; problem two." */
-function withProblems(observed: string, problems: string[]): string {
-  if (problems.length === 0) return observed;
-  const text = problems.join("; ");
-  return `${observed}. ${text.charAt(0).toUpperCase()}${text.slice(1)}`;
-}
-
-function result(id: PathId, outcome: PathOutcome, expected: string, observed: string, extra: { explanation?: string; details?: string[] } = {}): PathResult {
-  const r: PathResult = { id, outcome, expected, observed };
-  if (extra.explanation) r.explanation = extra.explanation;
-  if (extra.details && extra.details.length) r.details = extra.details;
-  return r;
-}
-
-/** Judge the route of one ping: `via` must move by >= sent, the other by < sent. */
-function judgeRoute(d: Delta, sent: number, via: "eth0" | "eth1"): { ok: boolean; text: string } {
-  const other = via === "eth0" ? "eth1" : "eth0";
-  const moved = d[via] >= sent;
-  const quiet = d[other] < sent;
-  let text = describeDelta(d);
-  if (moved && quiet && d[other] > 0) text += ` (${plural(d[other], "packet")} on ${other}: unrelated noise, fewer than the ${sent} echo requests)`;
-  return { ok: moved && quiet, text };
-}
-
-export function judgePath1(run: TrafficRun, plan: TrafficPlan): PathResult {
-  const p = resolvePlan(plan);
-  const expected = `ping ${p.overlayGateway} from the task: its ${p.pingCount} echo requests leave through eth0 (eth0 tx +>=${p.pingCount}, eth1 tx +<${p.pingCount}); the task's neighbour entry for ${p.overlayGateway} is on eth0 with br0's MAC in the ${p.overlay} namespace`;
-  const missing = taskMissing(run, p);
-  if (missing) return result("PATH-1", "unchecked", expected, missing);
-  const pr = pingResult(run, "p1.ping");
-  if (pr.skip) return result("PATH-1", "unchecked", expected, pr.skip);
-  const d = counterDelta(run, "p1");
-  if (typeof d === "string") return result("PATH-1", "fail", expected, d);
-  const sent = pr.ping?.transmitted ?? p.pingCount;
-  const route = judgeRoute(d, sent, "eth0");
-  const problems: string[] = [];
-  const seen: string[] = [];
-  seen.push(pr.ping ? `${pr.ping.received}/${pr.ping.transmitted} replies` : (pr.problem ?? "no ping result"));
-  seen.push(route.text);
-  if (!route.ok) problems.push(`the echo requests did not leave through eth0`);
-  const brMac = parseLinkMac(sectionOk(run, "br0")?.stdout ?? "");
-  const ovlNs = clip(run.sections["overlay-ns"]?.stdout.trim() ?? "", 120) || `1-<${p.overlay} id>`;
-  const neigh = parseNeigh(run.sections["p1.neigh"]?.stdout ?? "", p.overlayGateway);
-  if (!brMac) problems.push(`br0's MAC could not be read in ${ovlNs} (${why(run, "br0")})`);
-  if (!neigh || !neigh.lladdr) {
-    problems.push(`no resolved neighbour entry for ${p.overlayGateway}`);
-    seen.push(neigh ? `neighbour ${p.overlayGateway} ${neigh.state ?? "unresolved"}` : `no neighbour entry for ${p.overlayGateway}`);
-  } else {
-    const same = brMac !== undefined && neigh.lladdr === brMac;
-    seen.push(`neighbour ${p.overlayGateway} dev ${neigh.dev ?? "?"} lladdr ${neigh.lladdr}${neigh.state ? ` ${neigh.state}` : ""}${same ? ` (= br0 of ${ovlNs.split("/").pop()})` : ""}`);
-    if (neigh.dev !== "eth0") problems.push(`the neighbour entry is on ${neigh.dev ?? "an unknown device"}, not eth0`);
-    if (brMac && !same) problems.push(`lladdr ${neigh.lladdr} is not br0's MAC ${brMac} (${ovlNs.split("/").pop()})`);
-  }
-  const observed = seen.join("; ");
-  if (problems.length) return result("PATH-1", "fail", expected, withProblems(observed, problems));
-  return result("PATH-1", "pass", expected, observed);
-}
-
-export function judgePath2(run: TrafficRun, plan: TrafficPlan): PathResult {
-  const p = resolvePlan(plan);
-  const expected = `ping ${p.pathTarget} (inside the lab network ${p.labCidr}, outside the docker networks) from the task: its ${p.pingCount} echo requests leave through eth1 (eth1 tx +>=${p.pingCount}, eth0 tx +<${p.pingCount})`;
-  const explanation = "the seed pings 8.8.8.8; the lab never sends traffic outside itself, so the target is an address of the lab network (inventory pathTarget)";
-  const missing = taskMissing(run, p);
-  if (missing) return result("PATH-2", "unchecked", expected, missing, { explanation });
-  const pr = pingResult(run, "p2.ping");
-  if (pr.skip) return result("PATH-2", "unchecked", expected, pr.skip, { explanation });
-  const d = counterDelta(run, "p2");
-  if (typeof d === "string") return result("PATH-2", "fail", expected, d, { explanation });
-  const sent = pr.ping?.transmitted ?? p.pingCount;
-  const route = judgeRoute(d, sent, "eth1");
-  const replies = pr.ping ? `${pr.ping.received}/${pr.ping.transmitted} replies` : (pr.problem ?? "no ping result");
-  const observed = `${replies}; ${route.text}`;
-  if (!route.ok) return result("PATH-2", "fail", expected, `${observed}. The echo requests did not leave through eth1`, { explanation });
-  return result("PATH-2", "pass", expected, observed, { explanation });
-}
-
-export function judgePath3(run: TrafficRun, plan: TrafficPlan): PathResult {
-  const p = resolvePlan(plan);
-  const target = p.peerTaskAddress ?? "<the other host's task>";
-  const expected = `ping ${target} (the task on the other host) over ${p.overlay}: replies to at least ${Math.max(1, p.pingCount - 1)} of ${p.pingCount}, sent through eth0`;
-  if (!p.peerTaskAddress) return result("PATH-3", "unchecked", expected, "the other host's task address on the overlay is not known (no task there? see WL-2)");
-  const missing = taskMissing(run, p);
-  if (missing) return result("PATH-3", "unchecked", expected, missing);
-  const pr = pingResult(run, "p3.ping");
-  if (pr.skip) return result("PATH-3", "unchecked", expected, pr.skip);
-  if (!pr.ping) return result("PATH-3", "fail", expected, pr.problem ?? "no ping result");
-  const d = counterDelta(run, "p3");
-  const seen = [`${pr.ping.received}/${pr.ping.transmitted} replies`];
-  const problems: string[] = [];
-  const need = Math.max(1, pr.ping.transmitted - 1);
-  if (pr.ping.received < need) problems.push(pr.ping.received === 0 ? "no reply: the overlay path is cut" : `only ${pr.ping.received} replies`);
-  if (typeof d === "string") seen.push(`counters: ${d}`);
-  else {
-    const route = judgeRoute(d, pr.ping.transmitted, "eth0");
-    seen.push(route.text);
-    if (!route.ok) problems.push("the echo requests did not leave through eth0");
-  }
-  const observed = seen.join("; ");
-  if (problems.length) return result("PATH-3", "fail", expected, withProblems(observed, problems));
-  return result("PATH-3", "pass", expected, observed);
-}
-
-export interface VxlanEvidence {
-  /** UDP packets to the VXLAN port between the two hosts (either direction). */
-  between: DecodedPacket[];
-  /** Of those, echo requests local task -> peer task, and replies back. */
-  requests: DecodedPacket[];
-  replies: DecodedPacket[];
-  /** VNIs seen on packets between the hosts, with counts. */
-  vnis: Map<number, number>;
-  /** Packets between the hosts whose VXLAN header has no I flag. */
-  noIFlag: DecodedPacket[];
-}
-
-/** Sort the decoded packets of a capture into what PATH-4 looks at. */
-export function collectVxlanEvidence(
-  packets: readonly DecodedPacket[],
-  o: { localAddress: string; peerAddress: string; peerTaskAddress: string; taskAddress?: string; vxlanPort?: number },
-): VxlanEvidence {
-  const port = o.vxlanPort ?? VXLAN_PORT;
-  const ev: VxlanEvidence = { between: [], requests: [], replies: [], vnis: new Map(), noIFlag: [] };
-  for (const pkt of packets) {
-    if (!pkt.outer || !pkt.udp || pkt.udp.dstPort !== port) continue;
-    const out = pkt.outer.src === o.localAddress && pkt.outer.dst === o.peerAddress;
-    const back = pkt.outer.src === o.peerAddress && pkt.outer.dst === o.localAddress;
-    if (!out && !back) continue;
-    ev.between.push(pkt);
-    if (!pkt.vxlan) continue;
-    ev.vnis.set(pkt.vxlan.vni, (ev.vnis.get(pkt.vxlan.vni) ?? 0) + 1);
-    if (!pkt.vxlan.iFlag) ev.noIFlag.push(pkt);
-    const inner = pkt.vxlan.inner;
-    if (!inner?.ipv4 || !inner.icmp) continue;
-    const fromTask = o.taskAddress === undefined || inner.ipv4.src === o.taskAddress;
-    const toTask = o.taskAddress === undefined || inner.ipv4.dst === o.taskAddress;
-    if (out && inner.icmp.kind === "echo-request" && inner.ipv4.dst === o.peerTaskAddress && fromTask) ev.requests.push(pkt);
-    if (back && inner.icmp.kind === "echo-reply" && inner.ipv4.src === o.peerTaskAddress && toTask) ev.replies.push(pkt);
-  }
-  return ev;
-}
-
-export function judgePath4(run: TrafficRun, plan: TrafficPlan): PathResult {
-  const p = resolvePlan(plan);
-  const expected = `during PATH-3, UDP to port ${p.vxlanPort} between ${p.localAddress} and ${p.peerAddress} on the underlay NIC, VXLAN header with the I flag and VNI ${p.vni}, carrying the tasks' ICMP echo request and reply`;
-  if (!p.peerTaskAddress) return result("PATH-4", "unchecked", expected, "PATH-3 did not run: the other host's task address is not known");
-  const missing = taskMissing(run, p);
-  if (missing) return result("PATH-4", "unchecked", expected, missing);
-  const start = run.sections["cap.start"];
-  if (!start) return result("PATH-4", "fail", expected, why(run, "cap.start"));
-  if (start.rc === 127 || /tcpdump is not installed/.test(start.stderr)) {
-    return result("PATH-4", "unchecked", expected, "tcpdump is not installed on the host; install it in the guest image to check PATH-4");
-  }
-  if (start.rc !== 0) return result("PATH-4", "fail", expected, `the capture did not start: ${clip((start.stderr.trim() || start.stdout.trim() || `rc=${start.rc}`).split("\n").slice(-2).join(" / "))}`);
-  const nic = clip(run.sections["nic"]?.stdout.trim() ?? "", 40) || "?";
-  const data = run.sections["cap.pcap"];
-  const configured = clip(run.sections["vxlanid"]?.stdout.trim() ?? "", 80);
-  const cfgText = configured ? `; docker network inspect ${p.overlay} gives vxlanid_list ${configured}` : "";
-  if (!data || data.rc !== 0 || !data.stdout.trim()) {
-    return result("PATH-4", "fail", expected, `no UDP/${p.vxlanPort} packets were captured on ${nic} (${data ? "empty capture" : why(run, "cap.pcap")})${cfgText}`);
-  }
-  let packets: DecodedPacket[];
-  let tail = "";
-  try {
-    const cap = parsePcapBase64(data.stdout, { tolerateTruncatedTail: true });
-    packets = cap.packets;
-    if (cap.truncatedTail) tail = ` (last record cut off: ${cap.truncatedTail})`;
-  } catch (e) {
-    const msg = e instanceof PcapError ? e.message : String(e);
-    return result("PATH-4", "fail", expected, `the capture from ${nic} could not be decoded: ${msg}`);
-  }
-  const taskAddress = parseAddrOf(run.sections["addr"]?.stdout ?? "", "eth0");
-  const ev = collectVxlanEvidence(packets, { localAddress: p.localAddress, peerAddress: p.peerAddress, peerTaskAddress: p.peerTaskAddress, taskAddress, vxlanPort: p.vxlanPort });
-  const details = packets.map(describePacket);
-  const vniList = [...ev.vnis].map(([v, n]) => `VNI ${v} x${n}`).join(", ");
-  const vniText = vniList ? ` (${vniList})` : "";
-  const flow = `${taskAddress ?? "task"} -> ${p.peerTaskAddress}`;
-  const seen = `${plural(packets.length, "packet")} captured on ${nic}${tail}, ${ev.between.length} UDP/${p.vxlanPort} between ${p.localAddress} and ${p.peerAddress}${vniText}; inner ${flow}: ${plural(ev.requests.length, "echo request")}, ${plural(ev.replies.length, "echo reply", "echo replies")}${cfgText}`;
-  const problems: string[] = [];
-  if (ev.between.length === 0) problems.push(`no VXLAN packets between the hosts: the overlay traffic did not cross the underlay`);
-  const flowPkts = [...ev.requests, ...ev.replies];
-  if (ev.between.length > 0 && flowPkts.length === 0) problems.push(`none of them carried the tasks' ICMP`);
-  const wrong = flowPkts.filter((x) => x.vxlan!.vni !== p.vni);
-  if (wrong.length) problems.push(`the tasks' ICMP travelled with VNI ${[...new Set(wrong.map((x) => x.vxlan!.vni))].join(", ")}, not ${p.vni}`);
-  const noI = flowPkts.filter((x) => !x.vxlan!.iFlag);
-  if (noI.length) problems.push(`${plural(noI.length, "packet")} without the I flag (flags ${noI.map((x) => `0x${x.vxlan!.flags.toString(16)}`).join(", ")})`);
-  if (ev.between.length > 0 && ev.requests.length === 0 && flowPkts.length > 0) problems.push("no echo request towards the other task");
-  if (ev.requests.length > 0 && ev.replies.length === 0) problems.push("no echo reply came back encapsulated: the path is cut on the way back");
-  if (problems.length) return result("PATH-4", "fail", expected, withProblems(seen, problems), { details });
-  return result("PATH-4", "pass", expected, seen, { details });
-}
-
-/** Judge all four facts from one run of the script. */
-export function judgeTraffic(run: TrafficRun, plan: TrafficPlan): Record<PathId, PathResult> {
-  return {
-    "PATH-1": judgePath1(run, plan),
-    "PATH-2": judgePath2(run, plan),
-    "PATH-3": judgePath3(run, plan),
-    "PATH-4": judgePath4(run, plan),
-  };
-}
+// -------------------------------------------------------- observations ----
 
 /**
- * The results in the shape verify consumes (`Gathered.traffic`). Verify's
- * reports give the cause of a fact that could not be checked from its
- * explanation, so that observed text (the cause) leads it; details are kept.
+ * What the traffic probe yields: observations, never a verdict (traffic-checks.ts judges
+ * them). Either the script ran (its plan and its steps' output, and what went wrong around
+ * it), or it did not, and each fact says why (skipped on purpose, or could not be probed).
  */
-export function toTrafficEvidence(results: Record<PathId, PathResult>): TrafficEvidence {
-  const ev: TrafficEvidence = {};
-  for (const id of PATH_IDS) {
-    const r = results[id];
-    const explanation = r.outcome === "unchecked" ? (r.explanation ? `${r.observed} (${r.explanation})` : r.observed) : r.explanation;
-    ev[id] = {
-      outcome: r.outcome,
-      expected: r.expected,
-      observed: r.observed,
-      ...(explanation ? { explanation } : {}),
-      ...(r.details && r.details.length ? { details: [...r.details] } : {}),
-    };
-  }
-  return ev;
+export type TrafficObservations = TrafficRunObservations | TrafficNotRun;
+
+export interface TrafficRunObservations {
+  kind: "ran";
+  /** What the script was built from (from the gathered model). */
+  plan: TrafficPlan;
+  /** The script's steps: exit code, stdout and stderr of each. */
+  run: TrafficRun;
+  /** The script as a whole failed (could not be started, printed nothing): why. */
+  failed?: string;
+  /** The session broke after some output arrived: why (the steps that arrived are judged). */
+  cut?: string;
+  /** The other host could not be asked, so its task's address is unknown: `<host>: <cause>`. */
+  peerCause?: string;
+}
+
+export interface TrafficNotRun {
+  kind: "not-run";
+  facts: Partial<Record<TrafficFactId, NotProbed>>;
 }
 
 export interface ScriptRunner {
@@ -801,28 +573,29 @@ export interface ScriptRunner {
   (script: string): Promise<{ stdout: string; stderr: string; code: number | null }>;
 }
 
+/** Quote command output in a finding without letting it run on (a misbehaving tool can print pages). */
+export function clip(text: string, max = 240): string {
+  const t = text.replace(/\s+/g, " ").trim();
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}
+
 /**
- * Build, run (through the caller's transport) and judge. The only impure step
- * is `runner`; a transport failure leaves all four facts unchecked, with its reason.
+ * Build, run (through the caller's transport) and parse. The only impure step is `runner`; a
+ * transport failure, or a script that printed nothing, is recorded as why the script failed.
  */
-export async function runTrafficChecks(plan: TrafficPlan, runner: ScriptRunner): Promise<Record<PathId, PathResult>> {
+export async function runTrafficScript(plan: TrafficPlan, runner: ScriptRunner): Promise<TrafficRunObservations> {
   const script = buildTrafficScript(plan);
   let out: { stdout: string; stderr: string; code: number | null };
   try {
     out = await runner(script);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const skipped = {} as Record<PathId, PathResult>;
-    const judged = judgeTraffic({ sections: {}, complete: false }, plan);
-    for (const id of PATH_IDS) skipped[id] = { ...judged[id], outcome: "unchecked", observed: `the traffic script could not be run: ${msg}` };
-    return skipped;
+    return { kind: "ran", plan, run: { sections: {}, complete: false }, failed: `the traffic script could not be run: ${msg}` };
   }
   const run = parseTrafficOutput(out.stdout);
   if (!run.complete && Object.keys(run.sections).length === 0) {
-    const judged = judgeTraffic(run, plan);
     const why2 = clip(out.stderr.trim().split("\n").slice(-3).join(" / ")) || `exit code ${out.code}`;
-    for (const id of PATH_IDS) judged[id] = { ...judged[id], outcome: "unchecked", observed: `the traffic script produced no output: ${why2}` };
-    return judged;
+    return { kind: "ran", plan, run, failed: `the traffic script produced no output: ${why2}` };
   }
-  return judgeTraffic(run, plan);
+  return { kind: "ran", plan, run };
 }

@@ -1,5 +1,6 @@
 /**
- * Small CLI around traffic.ts, for trying the checks by hand and recording fixtures.
+ * Small CLI around the lab's traffic probe (traffic.ts) and its checks (traffic-checks.ts),
+ * for trying them by hand and recording fixtures.
  *
  *   npx tsx scripts/plumbing/traffic-cli.ts script PLAN.json        # print the bash script
  *   npx tsx scripts/plumbing/traffic-cli.ts judge PLAN.json OUT.txt # judge a recorded output
@@ -8,7 +9,8 @@
  * e.g. `ssh -F .swarmlab/dev/ssh_config docker0 sudo -n bash -s < script.sh > out.txt`.
  */
 import * as fs from "node:fs";
-import { buildTrafficScript, judgeTraffic, parseTrafficOutput, PATH_IDS, type TrafficPlan } from "../../labs/swarm-overlay/traffic";
+import { buildTrafficScript, parseTrafficOutput, PATH_IDS, type TrafficPlan } from "../../labs/swarm-overlay/traffic";
+import { judgeTraffic } from "../../labs/swarm-overlay/traffic-checks";
 
 export function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
   const [cmd, planFile, outFile] = argv;

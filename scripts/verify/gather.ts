@@ -10,7 +10,6 @@ import { checkReplayDir, preparePrivateDir, readReplayFile, writePrivate } from 
 import { type FramedOutput, MARK, parseFramedOutput } from "../lib/framing";
 import { buildGatherScript } from "./gather-script";
 import type { Inventory, InventoryHost } from "./inventory";
-import type { TrafficEvidence } from "./traffic";
 
 export interface HostGather {
   /** Inventory name of the host. */
@@ -36,8 +35,6 @@ export interface Gathered {
   seconds: number;
   /** SSH sessions opened (one per host when all goes well). */
   sshSessions: number;
-  /** Results of the traffic checks (PATH-1..4), when something ran them. */
-  traffic?: TrafficEvidence;
 }
 
 export type ProgressEvent =
@@ -287,7 +284,7 @@ export function describeScriptFailure(stderr: string, code: number | null, user:
 
 /**
  * Store what was gathered: `<dir>/<host>.txt` (stdout), `<host>.stderr.txt`,
- * and the traffic findings. It shows the lab's inner workings: the directory
+ * (the lab's traffic findings are written by runVerify). It shows the lab's inner workings: the directory
  * is 0700 (created so, or refused if others can enter it), the files 0600.
  */
 export function saveRaw(dir: string, g: Gathered): void {
@@ -296,11 +293,10 @@ export function saveRaw(dir: string, g: Gathered): void {
     writePrivate(path.join(dir, `${h.host}.txt`), h.stdout);
     if (h.stderr) writePrivate(path.join(dir, `${h.host}.stderr.txt`), h.stderr);
   }
-  if (g.traffic) writePrivate(path.join(dir, "traffic.json"), JSON.stringify(g.traffic, null, 2) + "\n");
 }
 
 /** Rebuild a Gathered from text outputs (a --save-raw directory or test fixtures). */
-export function gatheredFromText(inventory: Inventory, outputs: Record<string, string | undefined>, traffic?: TrafficEvidence): Gathered {
+export function gatheredFromText(inventory: Inventory, outputs: Record<string, string | undefined>): Gathered {
   const hosts = inventory.hosts.map((host): HostGather => {
     const stdout = outputs[host.name];
     const base = { host: host.name, address: host.address, stdout: stdout ?? "", stderr: "", exitCode: stdout === undefined ? null : 0, seconds: 0 };
@@ -312,14 +308,13 @@ export function gatheredFromText(inventory: Inventory, outputs: Record<string, s
     }
   });
   const g: Gathered = { hosts, seconds: 0, sshSessions: 0 };
-  if (traffic) g.traffic = traffic;
   return g;
 }
 
 /**
  * The hosts' saved outputs of a --replay directory (a host without one could
- * not be checked). Its traffic findings are judged again from their evidence
- * by the caller (traffic-run.ts replayTraffic), never read back here.
+ * not be checked). Its traffic is judged again from its evidence by the lab's
+ * probe and checks (Probe.replay), never read back here.
  */
 export function loadRaw(dir: string, inventory: Inventory): Gathered {
   checkReplayDir(dir, inventory.hosts.map((h) => h.name));

@@ -9,4 +9,4 @@ export { formatReport, formatNames, prepareFormat, registerFormat, formatText, f
 export { formatHtml, prepareHtml } from "./html";
 export { loadInventory, validateInventory, inventoryFromLab, defaultInventoryPath, compareWithLab, type Inventory, type InventoryHost } from "./inventory";
 export { ParseError, InventoryError, UsageError } from "./errors";
-export { TRAFFIC_DISABLED, type TrafficEvidence, type TrafficResult, type TrafficFactId } from "./traffic";
+export { TRAFFIC_DISABLED } from "./result";

@@ -20,6 +20,7 @@
 import { ParseError } from "./errors";
 import type { FramedOutput, RawSection } from "../lib/framing";
 import type { Gathered } from "./gather";
+import { DEFAULT_NETNS_DIR } from "./gather-script";
 import type { Inventory, Role } from "./inventory";
 import {
   type ContainerInfo,
@@ -183,7 +184,11 @@ export interface LabModel {
   tunnels: VxlanTunnel[];
   /** The host whose manager views are used (first reachable manager). */
   manager?: string;
-  traffic?: Gathered["traffic"];
+  /**
+   * The evidence of the lab's probe (its traffic), when it ran: the lab's own observations,
+   * opaque to verify; the lab's checks judge them.
+   */
+  probe?: unknown;
 }
 
 // ------------------------------------------------------------------------
@@ -537,7 +542,7 @@ function pairVeths(host: HostModel): VethPair[] {
 
 /** Build the lab model from what gather returned. Pure. */
 export function buildModel(gathered: Gathered, inventory: Inventory, opts: { netnsDir?: string } = {}): LabModel {
-  const netnsDir = opts.netnsDir ?? "/var/run/docker/netns";
+  const netnsDir = opts.netnsDir ?? DEFAULT_NETNS_DIR;
   const hosts = inventory.hosts.map((h) => buildHost(h, gathered.hosts.find((g) => g.host === h.name), netnsDir));
   const vethPairs = hosts.flatMap(pairVeths);
   const bridges: BridgeModel[] = [];
@@ -568,7 +573,6 @@ export function buildModel(gathered: Gathered, inventory: Inventory, opts: { net
   const manager = hosts.find((h) => h.reachable && h.info?.swarm.controlAvailable)?.name ?? hosts.find((h) => h.reachable && h.nodes)?.name;
   const model: LabModel = { hosts, vethPairs, bridges, tunnels };
   if (manager) model.manager = manager;
-  if (gathered.traffic) model.traffic = gathered.traffic;
   return model;
 }
 

@@ -25,3 +25,6 @@ export interface FactResult {
   /** Per-host findings, one line each. */
   details: string[];
 }
+
+/** The reason verify reports when it does not run the lab's traffic probe (--no-traffic). */
+export const TRAFFIC_DISABLED = "traffic checks disabled (--no-traffic)";

@@ -12,8 +12,7 @@ import "./html";
 import { defaultInventoryPath, type Inventory, loadInventory } from "./inventory";
 import { buildModel, type LabModel } from "./model";
 import { formatNames, formatReport, type HostStatus, prepareFormat, summarize, type Summary, type Timings, type VerifyReport } from "./report";
-import type { FactResult } from "./result";
-import { TRAFFIC_DISABLED, type TrafficEvidence } from "./traffic";
+import { type FactResult, TRAFFIC_DISABLED } from "./result";
 import { preparePrivateDir, prepareOutputFile, readReplayFile, writeOutputFile, writePrivate } from "./files";
 
 export interface VerifyOptions {
@@ -55,7 +54,7 @@ export interface VerifyOptions {
    * (--no-traffic)"). An object: findings made elsewhere, used as they are.
    * They never run when `only` names no PATH fact.
    */
-  traffic?: boolean | TrafficEvidence;
+  traffic?: boolean | { evidence: unknown };
   /** Bound of the whole traffic step, connecting included (default 35 s). */
   trafficTimeoutMs?: number;
 }
@@ -93,7 +92,7 @@ export async function gatherLab(opts: GatherLabOptions): Promise<GatheredLab> {
   const g0 = Date.now();
   const gathered = opts.replayDir
     ? loadRaw(opts.replayDir, inventory)
-    : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText, dockerCli: opts.dockerCli });
+    : await gather({ inventory, transport: opts.transport, onProgress: opts.onProgress, forceText: opts.forceText, dockerCli: opts.dockerCli, netnsDir: lab.netnsDir });
   return { lab, inventory, gathered, gatherSeconds: opts.replayDir ? 0 : (Date.now() - g0) / 1000 };
 }
 
@@ -104,6 +103,21 @@ function labOf(inventory: Inventory, labs: LabLookup): Lab {
   } catch (e) {
     throw new InventoryError("lab", e instanceof Error ? e.message : String(e));
   }
+}
+
+/** Verdicts as a --save-raw directory's traffic.json holds them, by fact ID. */
+function savedFindings(results: readonly FactResult[]): Record<string, { outcome: string; expected: string; observed: string; explanation?: string; details?: string[] }> {
+  const out: ReturnType<typeof savedFindings> = {};
+  for (const r of results) {
+    out[r.id] = {
+      outcome: r.outcome,
+      expected: r.expected,
+      observed: r.observed,
+      ...(r.explanation ? { explanation: r.explanation } : {}),
+      ...(r.details.length ? { details: [...r.details] } : {}),
+    };
+  }
+  return out;
 }
 
 /** Do these `--only` IDs (none: all facts) include a fact of the probe? */
@@ -178,7 +192,7 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, t0: n
   let sshSessions = gathered.sshSessions;
 
   const m0 = Date.now();
-  const model = buildModel(gathered, inventory);
+  const model = buildModel(gathered, inventory, { netnsDir: lab.netnsDir });
   const modelSeconds = (Date.now() - m0) / 1000;
 
   // Traffic (PATH-1..4): needs the model (task container, peer task address, underlay NIC).
@@ -186,8 +200,8 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, t0: n
   let trafficRaw: { host: string; stdout: string; stderr?: string; plan?: unknown } | undefined;
   const probe = lab.traffic;
   if (probe && wantsProbe(probe.factIds, only)) {
-    let evidence: TrafficEvidence | undefined;
-    if (typeof opts.traffic === "object") evidence = { ...opts.traffic };
+    let evidence: unknown;
+    if (typeof opts.traffic === "object") evidence = opts.traffic.evidence;
     else if (opts.traffic === false) evidence = probe.skipped(TRAFFIC_DISABLED);
     else if (opts.replayDir) {
       evidence = probe.replay(opts.replayDir, inventory, model);
@@ -203,11 +217,12 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, t0: n
       sshSessions += step.sessions;
       if (step.stdout !== undefined) trafficRaw = { host: step.host, stdout: step.stdout, ...(step.stderr ? { stderr: step.stderr } : {}), ...(step.plan ? { plan: step.plan } : {}) };
     }
-    gathered.traffic = evidence;
-    model.traffic = evidence;
+    model.probe = evidence;
   }
   if (opts.saveRawDir) {
     saveRaw(opts.saveRawDir, gathered);
+    // The probe's facts as judged from its evidence (traffic.json): a replay keeps their skips and could-not-checks.
+    if (probe && model.probe !== undefined) writePrivate(path.join(opts.saveRawDir, "traffic.json"), JSON.stringify(savedFindings(lab.check(model, inventory, { only: probe.factIds })), null, 2) + "\n");
     if (!trafficRaw && probe) {
       // A replay judges the traffic from these: an earlier save's must not pass for this run's.
       const h = probe.host(inventory).name;

@@ -47,7 +47,7 @@ describe("traffic-cli", () => {
   it("prints the script and judges a recorded output", () => {
     let out = "";
     expect(trafficMain(["script", path.join(FIX, "traffic/plan-emu.json")], (s) => (out += s))).toBe(0);
-    expect(out).toMatch(/^#!\/bin\/bash\n# swarmlab plumbing: traffic checks/);
+    expect(out).toMatch(/^#!\/bin\/bash\n# swarmlab: traffic probe PATH-1..PATH-4/);
     out = "";
     expect(trafficMain(["judge", path.join(FIX, "traffic/plan-emu.json"), path.join(FIX, "traffic/ok.txt")], (s) => (out += s))).toBe(0);
     expect(out.match(/^PATH-\d PASS$/gm)).toHaveLength(4);

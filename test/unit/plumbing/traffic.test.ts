@@ -5,22 +5,17 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   buildTrafficScript,
-  judgePath1,
-  judgePath2,
-  judgePath3,
-  judgePath4,
-  judgeTraffic,
   parseNeigh,
   parsePing,
   parseProcNetDev,
   parseTrafficOutput,
   remoteCommand,
   resolvePlan,
-  runTrafficChecks,
-  toTrafficEvidence,
+  runTrafficScript,
   TrafficPlanError,
   type TrafficPlan,
 } from "../../../labs/swarm-overlay/traffic";
+import { judgeObservations, judgePath1, judgePath2, judgePath3, judgePath4, judgeTraffic, toTrafficEvidence } from "../../../labs/swarm-overlay/traffic-checks";
 import { LAB_PLAN } from "../lab-values";
 
 const FIX = path.join(__dirname, "../../fixtures/plumbing");
@@ -123,7 +118,7 @@ describe("buildTrafficScript", () => {
       stub("nsenter", `echo "nsenter $1" >>${dir}/calls; shift; exec "$@"`);
       stub("ping", `echo "ping $*" >>${dir}/calls; echo "3 packets transmitted, 3 received, 0% packet loss, time 402ms"`);
       // a tool printing a marker-like line must not end the run early
-      stub("ip", `echo "@@plumbing:done"; printf "1: eth0@if9: <BROADCAST> mtu 1450 link/ether 02:42:c0:a8:c8:01 brd ff:ff:ff:ff:ff:ff"; echo "@@plumbing:end x rc=0" >&2`);
+      stub("ip", `echo "@@swarmlab:done sections=0"; printf "1: eth0@if9: <BROADCAST> mtu 1450 link/ether 02:42:c0:a8:c8:01 brd ff:ff:ff:ff:ff:ff"; echo "@@swarmlab:end x rc=0 bytes=0" >&2`);
       const { peerTaskAddress: _, ...noPeer } = LAB_PLAN;
       const plan: TrafficPlan = { ...noPeer, netnsDir: path.join(dir, "netns"), container: "c0ffee", sandbox: "5e0c1a7f3b2d", overlayNamespace: "1-k3b7x2n9q4", vxlanIdList: "4097" };
       const out = execFileSync("bash", ["-s"], { input: buildTrafficScript(plan), env: { ...process.env, PATH: `${dir}/bin:${process.env["PATH"] ?? ""}` }, encoding: "utf8" });
@@ -133,7 +128,11 @@ describe("buildTrafficScript", () => {
       expect(run.sections["overlay-ns"]).toMatchObject({ rc: 0, stdout: `${dir}/netns/1-k3b7x2n9q4\n` });
       expect(run.sections["vxlanid"]).toMatchObject({ rc: 0, stdout: "4097\n" });
       expect(parsePing(run.sections["p1.ping"]!.stdout)).toEqual({ transmitted: 3, received: 3 });
-      expect(run.sections["br0"]).toMatchObject({ rc: 0, stdout: "@ @plumbing:done\n1: eth0@if9: <BROADCAST> mtu 1450 link/ether 02:42:c0:a8:c8:01 brd ff:ff:ff:ff:ff:ff\n", stderr: "@ @plumbing:end x rc=0\n" });
+      expect(run.sections["br0"]).toMatchObject({ rc: 0, stdout: "@ @swarmlab:done sections=0\n1: eth0@if9: <BROADCAST> mtu 1450 link/ether 02:42:c0:a8:c8:01 brd ff:ff:ff:ff:ff:ff\n", stderr: "@ @swarmlab:end x rc=0 bytes=0\n" });
+      // The gather's framing, the same marker: nothing of the old @@plumbing protocol is printed.
+      expect(out).toMatch(/^@@swarmlab:begin tools$/m);
+      expect(out).toMatch(/^@@swarmlab:done sections=\d+$/m);
+      expect(out).not.toContain("@@plumbing:");
       expect(run.complete).toBe(true);
       const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
       expect(calls).not.toMatch(/^docker /m);
@@ -174,7 +173,15 @@ eth1:54 1 0 0 0 0 0 0 0 2 0 0 0 0 0 0
     expect(parseNeigh("192.168.200.1 dev eth0  FAILED\n", "192.168.200.1")).toEqual({ address: "192.168.200.1", dev: "eth0", state: "FAILED" });
     expect(parseNeigh("", "192.168.200.1")).toBeUndefined();
   });
-  it("splits framed output, with stderr, and notices a cut-off run", () => {
+  it("splits output framed as the gather frames it (scripts/lib/framing.ts), with stderr, and notices a cut-off run", () => {
+    const run = parseTrafficOutput("@@swarmlab:begin a\nx\ny\n@@swarmlab:end a rc=0 bytes=4\n@@swarmlab:begin b\n@@swarmlab:end b rc=3 bytes=0\n@@swarmlab:stderr b\noops\n@@swarmlab:stderr-end b\n@@swarmlab:begin c\nhalf");
+    expect(run.complete).toBe(false);
+    expect(run.sections["a"]).toEqual({ stdout: "x\ny\n", rc: 0, stderr: "" });
+    expect(run.sections["b"]).toEqual({ stdout: "", rc: 3, stderr: "oops\n" });
+    expect(run.sections["c"]).toBeUndefined();
+    expect(parseTrafficOutput("login banner\n")).toEqual({ sections: {}, complete: false });
+  });
+  it("still reads output saved before the framing was shared (@@plumbing markers)", () => {
     const run = parseTrafficOutput("@@plumbing:begin a\nx\ny\n@@plumbing:end a rc=0\n@@plumbing:begin b\n@@plumbing:end b rc=3\n@@plumbing:stderr b\noops\n@@plumbing:stderr-end b\n@@plumbing:begin c\nhalf");
     expect(run.complete).toBe(false);
     expect(run.sections["a"]).toEqual({ stdout: "x\ny\n", rc: 0, stderr: "" });
@@ -218,33 +225,40 @@ describe("judging real outputs recorded on the netns emulation", () => {
     expect(r.outcome).toBe("fail");
     expect(r.observed).toMatch(/0 UDP\/4789 between 10\.99\.0\.1 and 10\.99\.0\.3/);
   });
-  it("runTrafficChecks runs the built script through the caller's runner", async () => {
+  it("runTrafficScript runs the built script through the caller's runner; the checks judge what it observed", async () => {
     let seen = "";
-    const r = await runTrafficChecks(EMU_PLAN, async (script) => {
+    const obs = await runTrafficScript(EMU_PLAN, async (script) => {
       seen = script;
       return { stdout: readFix("traffic/ok.txt"), stderr: "", code: 0 };
     });
     expect(seen).toBe(buildTrafficScript(EMU_PLAN));
+    expect(obs).toMatchObject({ kind: "ran", plan: EMU_PLAN });
+    expect(obs.failed).toBeUndefined();
+    // Observations only: no verdict in what the probe yields.
+    expect(JSON.stringify(obs)).not.toMatch(/"outcome"/);
+    const r = judgeTraffic(obs.run, obs.plan);
     expect(Object.values(r).map((x) => x.outcome)).toEqual(["pass", "pass", "pass", "pass"]);
-    const ev = toTrafficEvidence(r);
+    const ev = judgeObservations(obs);
+    expect(ev).toEqual(toTrafficEvidence(r));
     expect(ev["PATH-4"]).toEqual({ outcome: "pass", expected: r["PATH-4"].expected, observed: r["PATH-4"].observed, details: r["PATH-4"].details });
     expect(ev["PATH-4"]?.details).toHaveLength(8);
     expect(ev["PATH-2"]?.explanation).toBeDefined();
   });
   it("a transport failure leaves all four unchecked, with the cause", async () => {
-    const r = await runTrafficChecks(EMU_PLAN, async () => {
+    const obs = await runTrafficScript(EMU_PLAN, async () => {
       throw new Error("connect ECONNREFUSED 10.99.0.1:22");
     });
+    expect(obs.failed).toBe("the traffic script could not be run: connect ECONNREFUSED 10.99.0.1:22");
+    const r = judgeObservations(obs);
     for (const x of Object.values(r)) {
       expect(x.outcome).toBe("unchecked");
       expect(x.observed).toMatch(/could not be run: connect ECONNREFUSED/);
     }
-    const r2 = await runTrafficChecks(EMU_PLAN, async () => ({ stdout: "", stderr: "sudo: a password is required\n", code: 1 }));
+    const r2 = judgeObservations(await runTrafficScript(EMU_PLAN, async () => ({ stdout: "", stderr: "sudo: a password is required\n", code: 1 })));
     for (const x of Object.values(r2)) expect(x.observed).toBe("the traffic script produced no output: sudo: a password is required");
     // verify's reports give the cause from the explanation
-    const ev = toTrafficEvidence(r2);
-    expect(ev["PATH-1"]?.explanation).toBe("the traffic script produced no output: sudo: a password is required");
-    expect(ev["PATH-2"]?.explanation).toMatch(/^the traffic script produced no output: sudo: a password is required \(the seed pings 8\.8\.8\.8/);
+    expect(r2["PATH-1"]?.explanation).toBe("the traffic script produced no output: sudo: a password is required");
+    expect(r2["PATH-2"]?.explanation).toMatch(/^the traffic script produced no output: sudo: a password is required \(the seed pings 8\.8\.8\.8/);
   });
 });
 
@@ -261,15 +275,18 @@ const busybox = (t: string, sent: number, got: number): string =>
   `PING ${t} (${t}): 56 data bytes\n\n--- ${t} ping statistics ---\n${sent} packets transmitted, ${got} packets received, ${Math.round((100 * (sent - got)) / sent)}% packet loss\n`;
 
 type Sections = Record<string, { out?: string; rc?: number; err?: string } | undefined>;
+/** The sections framed as the traffic script frames them (scripts/lib/framing.ts). */
 function framed(s: Sections, done = true): string {
   let text = "";
+  let n = 0;
   for (const [k, v] of Object.entries(s)) {
     if (!v) continue;
     const out = v.out ?? "";
-    text += `@@plumbing:begin ${k}\n${out}${out && !out.endsWith("\n") ? "\n" : ""}@@plumbing:end ${k} rc=${v.rc ?? 0}\n`;
-    if (v.err) text += `@@plumbing:stderr ${k}\n${v.err}\n@@plumbing:stderr-end ${k}\n`;
+    text += `@@swarmlab:begin ${k}\n${out}${out && !out.endsWith("\n") ? "\n" : ""}@@swarmlab:end ${k} rc=${v.rc ?? 0} bytes=${Buffer.byteLength(out)}\n`;
+    if (v.err) text += `@@swarmlab:stderr ${k}\n${v.err}\n@@swarmlab:stderr-end ${k}\n`;
+    n++;
   }
-  return done ? `${text}@@plumbing:done\n` : text;
+  return done ? `${text}@@swarmlab:done sections=${n}\n` : text;
 }
 const BR0 = "2: br0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP mode DEFAULT group default \\    link/ether 1a:30:c5:15:42:54 brd ff:ff:ff:ff:ff:ff";
 const PCAP_B64 = fs.readFileSync(path.join(FIX, "vxlan-4097-en10mb.pcap")).toString("base64");

@@ -6,7 +6,11 @@
  * listener on a wildcard address, ...). Each case changes one thing of the
  * live-like baseline and asserts the outcome and the words that explain it.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../labs/swarm-overlay/traffic";
+import { judgeTraffic, toTrafficEvidence } from "../../../labs/swarm-overlay/traffic-checks";
 import type { FactResult } from "../../../scripts/verify/result";
 import type { Inventory } from "../../../scripts/verify/inventory";
 import type { HostModel, Iface, LabModel, Namespace } from "../../../scripts/verify/model";
@@ -806,14 +810,19 @@ describe("runChecks", () => {
   });
   it("traffic evidence carries its own explanation and details", () => {
     const m = clone(BASE);
-    m.traffic = {
-      "PATH-1": { outcome: "fail", expected: "is-at br0", observed: "no reply", explanation: "ARP went unanswered", details: ["docker0: 0/3"] },
-      "PATH-4": { outcome: "pass", expected: "UDP 4789", observed: "VNI 4097" },
-    } as LabModel["traffic"];
+    const plumbing = path.resolve(__dirname, "../../fixtures/plumbing/traffic");
+    const plan = JSON.parse(fs.readFileSync(path.join(plumbing, "plan-emu.json"), "utf8")) as TrafficPlan;
+    // Recorded with the remote side cut: PATH-4 fails with the decoded packets as details.
+    const obs: TrafficObservations = { kind: "ran", plan, run: parseTrafficOutput(fs.readFileSync(path.join(plumbing, "cut-remote.txt"), "utf8")) };
+    m.probe = obs;
+    const judged = judgeTraffic(obs.run, plan);
     const [p1, p4] = check(m, INV, ["PATH-1", "PATH-4"]);
-    expect(p1).toMatchObject({ outcome: "fail", explanation: "ARP went unanswered", details: ["docker0: 0/3"] });
+    expect(p1).toMatchObject({ outcome: judged["PATH-1"].outcome, observed: judged["PATH-1"].observed, details: [] });
+    expect(p1!.explanation).toBe(toTrafficEvidence(judged)["PATH-1"]!.explanation);
+    expect(p4).toMatchObject({ outcome: "fail", observed: judged["PATH-4"].observed, details: judged["PATH-4"].details });
     expect(p4!.explanation).toBeUndefined();
-    expect(p4!.details).toEqual([]);
+    // An explanation of the probe's (PATH-2's note on 8.8.8.8) is the fact's explanation.
+    expect(check(m, INV, ["PATH-2"])[0]!.explanation).toBe(judged["PATH-2"].explanation);
   });
 });
 
@@ -1138,8 +1147,12 @@ describe("conditions the baseline does not tell apart", () => {
     const [p] = check(clone(BASE), INV, ["PATH-3"]);
     expect(p!.details).toEqual([]);
     const m = clone(BASE);
-    m.traffic = { "PATH-3": { outcome: "pass", expected: "4/4", observed: "4/4" } } as LabModel["traffic"];
-    expect(check(m, INV, ["PATH-3"])[0]!.explanation).toBeUndefined();
+    const plumbing = path.resolve(__dirname, "../../fixtures/plumbing/traffic");
+    const plan = JSON.parse(fs.readFileSync(path.join(plumbing, "plan-emu.json"), "utf8")) as TrafficPlan;
+    m.probe = { kind: "ran", plan, run: parseTrafficOutput(fs.readFileSync(path.join(plumbing, "ok.txt"), "utf8")) } satisfies TrafficObservations;
+    const [p3] = check(m, INV, ["PATH-3"]);
+    expect(p3!.outcome).toBe("pass");
+    expect(p3!.explanation).toBeUndefined();
   });
   it("an unchecked fact has no 'also could not check' lines; a failed one has no explanation", () => {
     const u = one("PORT-1", (m) => delete host(m, "docker1").sockets);

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { FACT_IDS, FACTS } from "../../../labs/swarm-overlay/facts";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { runChecks } from "../../../labs/swarm-overlay/checks";
+import { parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../labs/swarm-overlay/traffic";
+import { judgeTraffic } from "../../../labs/swarm-overlay/traffic-checks";
 import type { FactResult } from "../../../scripts/verify/result";
 import { gatheredFromText } from "../../../scripts/verify/gather";
 import { buildModel, type HostModel, type Iface, type LabModel, type Namespace } from "../../../scripts/verify/model";
@@ -316,16 +318,23 @@ describe("traffic facts", () => {
       expect(r.explanation).toBe("the traffic checks did not run");
     }
   });
-  it("take their outcome from the evidence when there is some", () => {
+  it("are judged from the traffic probe's observations in the model, like every other fact", () => {
     const m = clone(BASE);
-    m.traffic = {
-      "PATH-3": { outcome: "pass", expected: "ICMP 192.168.200.3 -> 192.168.200.4 over demonet", observed: "4/4 replies" },
-      "PATH-2": { outcome: "changed", expected: "to 8.8.8.8 via eth1", observed: "to 192.168.122.1 via eth1" },
-    };
+    const plumbing = path.resolve(FIXTURES, "../plumbing/traffic");
+    const plan = JSON.parse(fs.readFileSync(path.join(plumbing, "plan-emu.json"), "utf8")) as TrafficPlan;
+    const run = parseTrafficOutput(fs.readFileSync(path.join(plumbing, "ok.txt"), "utf8"));
+    const obs: TrafficObservations = { kind: "ran", plan, run };
+    m.probe = obs;
+    const judged = judgeTraffic(run, plan);
     const r = Object.fromEntries(check(m, INV, ["PATH-2", "PATH-3", "PATH-4"]).map((x) => [x.id, x]));
-    expect(r["PATH-3"]).toMatchObject({ outcome: "pass", observed: "4/4 replies" });
-    expect(r["PATH-2"]).toMatchObject({ outcome: "changed", explanation: FACTS.find((f) => f.id === "PATH-2")!.newerEngines });
-    expect(r["PATH-4"]!.outcome).toBe("unchecked");
+    expect(r["PATH-3"]).toMatchObject({ outcome: "pass", expected: judged["PATH-3"].expected, observed: judged["PATH-3"].observed });
+    expect(r["PATH-2"]).toMatchObject({ outcome: "pass", observed: judged["PATH-2"].observed, explanation: judged["PATH-2"].explanation });
+    expect(r["PATH-4"]).toMatchObject({ outcome: "pass", details: judged["PATH-4"].details });
+    // Facts the probe did not reach keep the reason; a fact it says nothing about was not checked.
+    m.probe = { kind: "not-run", facts: { "PATH-3": { outcome: "skip", expected: "x", observed: "not checked", explanation: "traffic checks disabled (--no-traffic)" } } } satisfies TrafficObservations;
+    const r2 = Object.fromEntries(check(m, INV, ["PATH-3", "PATH-4"]).map((x) => [x.id, x]));
+    expect(r2["PATH-3"]).toMatchObject({ outcome: "skip", explanation: "traffic checks disabled (--no-traffic)" });
+    expect(r2["PATH-4"]).toMatchObject({ outcome: "unchecked", explanation: "the traffic checks did not run" });
   });
 });
 

@@ -184,7 +184,7 @@ describe("a replay judges the traffic again from the recorded output, never read
   it("a capture cut from the recording fails PATH-4 even though traffic.json says pass", async () => {
     const d = copyOfV2(io.dir);
     const raw = path.join(d, "traffic-docker0.txt");
-    fs.writeFileSync(raw, fs.readFileSync(raw, "utf8").replace(/@@plumbing:begin cap\.pcap\n[\s\S]*?@@plumbing:end cap\.pcap rc=0\n/, ""));
+    fs.writeFileSync(raw, fs.readFileSync(raw, "utf8").replace(/@@swarmlab:begin cap\.pcap\n[\s\S]*?@@swarmlab:end cap\.pcap rc=0 bytes=\d+\n/, ""));
     expect(JSON.parse(fs.readFileSync(path.join(d, "traffic.json"), "utf8"))["PATH-4"].outcome).toBe("pass");
     const p = paths(await runVerify({ labs: labNamed, inventory, replayDir: d }));
     expect(p["PATH-4"]!.outcome).toBe("fail");

@@ -34,7 +34,7 @@ function transport(docker1: "refused" | "docker-down"): Transport & { sessions: 
   return {
     sessions: 0,
     async run(host: InventoryHost, script: string, onStdout: (c: string) => void, onConnected: () => void): Promise<RunResult> {
-      const traffic = script.includes("# swarmlab plumbing: traffic checks");
+      const traffic = script.includes("# swarmlab: traffic probe");
       if (host.name === "docker1" && docker1 === "refused") {
         throw Object.assign(new Error(`connect ECONNREFUSED ${host.address}:22`), { code: "ECONNREFUSED" });
       }
@@ -98,7 +98,7 @@ describe("the Docker engine down, as a v3 gather sees it (docker info answers wi
       async run(host, script, onStdout, onConnected) {
         this.sessions++;
         onConnected();
-        const traffic = script.includes("# swarmlab plumbing: traffic checks");
+        const traffic = script.includes("# swarmlab: traffic probe");
         let out = recorded(traffic ? "traffic-docker0.txt" : `${host.name}.txt`);
         if (host.name === "docker1") out = reframe(dockerDown(out), (o, key) => (key === "docker-info" ? down : o)).replace(/(@@swarmlab:end docker-info) rc=1/, "$1 rc=0");
         onStdout(out);

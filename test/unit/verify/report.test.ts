@@ -7,7 +7,7 @@ import { check, liveModel } from "./helpers";
 
 function report(mutate?: (r: VerifyReport) => void): VerifyReport {
   const { model, inventory } = liveModel("json");
-  model.traffic = skippedTraffic("traffic checks disabled (--no-traffic)");
+  model.probe = skippedTraffic("traffic checks disabled (--no-traffic)");
   const results = check(model, inventory);
   const r: VerifyReport = {
     lab: inventory.lab ?? "swarm-overlay",

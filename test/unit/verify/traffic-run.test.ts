@@ -11,7 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../labs/swarm-overlay/facts";
-import { buildTrafficScript } from "../../../labs/swarm-overlay/traffic";
+import { buildTrafficScript, parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../labs/swarm-overlay/traffic";
+import { judgeTraffic } from "../../../labs/swarm-overlay/traffic-checks";
 import { main, parseArgs } from "../../../scripts/verify";
 import { type RunOptions, type RunResult, SshTransport, type Transport } from "../../../scripts/verify/gather";
 import type { InventoryHost } from "../../../scripts/verify/inventory";
@@ -40,7 +41,7 @@ function emuGatherOutput(host: string): string {
   return reframe(liveLikeText("json", host as "docker0" | "docker1"), (o) => o.replace(/192\.168\.122\.10\b/g, "10.99.0.1").replace(/192\.168\.122\.11\b/g, "10.99.0.2"));
 }
 
-const isTrafficScript = (script: string): boolean => script.includes("# swarmlab plumbing: traffic checks PATH-1..PATH-4");
+const isTrafficScript = (script: string): boolean => script.includes("# swarmlab: traffic probe PATH-1..PATH-4");
 
 interface Call {
   host: string;
@@ -215,7 +216,7 @@ describe("runVerify runs the traffic checks after the gather", () => {
 
   it("is bounded in time: a hanging session is aborted and what arrived is judged", async () => {
     const ok = recorded("ok.txt");
-    const partial = ok.slice(0, ok.indexOf("@@plumbing:begin nic")); // PATH-1 and PATH-2 done, then it hangs
+    const partial = ok.slice(0, ok.indexOf("@@swarmlab:begin nic")); // PATH-1 and PATH-2 done, then it hangs
     let seen: AbortSignal | undefined;
     const t = fakeTransport(async (_script, onStdout, opts) => {
       seen = opts?.signal;
@@ -263,6 +264,10 @@ describe("runVerify runs the traffic checks after the gather", () => {
       expect(fs.readdirSync(dir).sort()).toEqual(["docker0.txt", "docker1.txt", "traffic-docker0.txt", "traffic-plan.json", "traffic.json"]);
       expect(fs.readFileSync(path.join(dir, "traffic-docker0.txt"), "utf8")).toBe(recorded("cut-remote.txt"));
       expect(JSON.parse(fs.readFileSync(path.join(dir, "traffic-plan.json"), "utf8"))).toMatchObject({ localAddress: "10.99.0.1", peerTaskAddress: "192.168.200.4" });
+      // traffic.json holds the verdicts the checks gave from the probe's evidence, as reported.
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, "traffic.json"), "utf8")) as Record<string, { outcome: string; expected: string; observed: string }>;
+      expect(Object.keys(saved)).toEqual([...PATHS]);
+      for (const r of live.results.filter((x) => (PATHS as readonly string[]).includes(x.id))) expect(saved[r.id]).toMatchObject({ outcome: r.outcome, expected: r.expected, observed: r.observed });
       const replayed = await runVerify({ labs: labNamed, inventory, replayDir: dir });
       expect(replayed.sshSessions).toBe(0);
       expect(outcomesOf(replayed.results)).toEqual(outcomesOf(live.results));
@@ -285,11 +290,17 @@ describe("runVerify runs the traffic checks after the gather", () => {
     expect(run.exitCode).toBe(3);
   });
 
-  it("findings handed in as an object are used as they are (no session)", async () => {
+  it("evidence handed in as an object is judged by the checks like the probe's own (no session)", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")));
-    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { "PATH-2": { outcome: "fail", expected: "eth1", observed: "eth0" } } });
+    const plan = JSON.parse(fs.readFileSync(path.join(PLUMBING, "plan-emu.json"), "utf8")) as TrafficPlan;
+    const evidence: TrafficObservations = { kind: "ran", plan, run: parseTrafficOutput(recorded("ok.txt")) };
+    const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { evidence } });
     expect(t.calls.some((c) => c.kind === "traffic")).toBe(false);
-    expect(run.results[0]).toMatchObject({ id: "PATH-2", outcome: "fail", observed: "eth0" });
+    const judged = judgeTraffic(evidence.run, plan)["PATH-2"];
+    expect(run.results[0]).toMatchObject({ id: "PATH-2", outcome: "pass", expected: judged.expected, observed: judged.observed });
+    const failed = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { evidence: { ...evidence, run: parseTrafficOutput(recorded("ok.txt").replace(/(@@swarmlab:begin p2\.after\n[\s\S]*?eth0:\s+\d+\s+\d+(?:\s+\d+){6}\s+\d+\s+)(\d+)/, (_m, pre: string, tx: string) => `${pre}${Number(tx) + 5}`)) } } });
+    expect(failed.results[0]).toMatchObject({ id: "PATH-2", outcome: "fail" });
+    expect(failed.results[0]!.observed).toMatch(/The echo requests did not leave through eth1$/);
   });
 });
 
