@@ -9,10 +9,10 @@
  * the lab's `check` for the verdicts, the probe's facts judged from that evidence like the others.
  */
 import type { LabDefinition } from "./definition";
-import type { ProgressEvent, SshTransport, Transport } from "../scripts/verify/gather";
-import type { Inventory, InventoryHost } from "../scripts/verify/inventory";
-import type { LabModel } from "../scripts/verify/model";
-import type { FactResult } from "../scripts/verify/result";
+import type { ProgressEvent, SshTransport, Transport } from "../scripts/lib/verify/gather";
+import type { Inventory, InventoryHost } from "../scripts/lib/verify/inventory";
+import type { LabModel } from "../scripts/lib/verify/model";
+import type { FactResult } from "../scripts/lib/verify/result";
 
 /** `docker swarm init --default-addr-pool`: the range swarm-scoped networks get by default. */
 export interface AddressPool {

@@ -19,11 +19,11 @@
  */
 import type { LabDefinition } from "../lab";
 import { canonicalCidr, inCidr, nthAddressIn, prefixOf } from "../../scripts/lib/ipv4";
-import type { Inventory, InventoryHost } from "../../scripts/verify/inventory";
-import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/verify/model";
-import { commandOf, ipv4s, resolveRef } from "../../scripts/verify/model";
-import type { ContainerInfo, DockerNetwork } from "../../scripts/verify/parse/docker";
-import type { FactResult, Outcome } from "../../scripts/verify/result";
+import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
+import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/lib/verify/model";
+import { commandOf, ipv4s, resolveRef } from "../../scripts/lib/verify/model";
+import type { ContainerInfo, DockerNetwork } from "../../scripts/lib/verify/parse/docker";
+import type { FactResult, Outcome } from "../../scripts/lib/verify/result";
 import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
 import type { TrafficEvidence, TrafficObservations } from "./traffic";
 import { judgeObservations } from "./traffic-checks";

@@ -1,7 +1,7 @@
 /**
  * Every documented fact of the lab (shared/LAB-FACTS.md), by ID: where the
  * seeds show it, what they show, and how a newer engine differs where it
- * does. The report cites these; the checks (scripts/verify/checks.ts) test
+ * does. The report cites these; the checks (checks.ts, traffic-checks.ts) test
  * them. Lab-specific expected values (names, subnets, hosts, replicas) come
  * from lab.ts and the inventory, not from here; what is here are Docker's
  * own documented constants (gwbridge subnet, MTUs, VXLAN ids, bridge timers,

@@ -17,12 +17,12 @@ import { inCidr } from "../../scripts/lib/ipv4";
 import { DOCUMENTED, FACTS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
 import { judgeObservations } from "./traffic-checks";
 import { MARK, type NotProbed, parseTrafficOutput, resolvePlan, runTrafficScript, type TrafficEvidence, type TrafficNotRun, type TrafficObservations, type TrafficPlan } from "./traffic";
-import { UsageError } from "../../scripts/verify/errors";
-import { readReplayFile } from "../../scripts/verify/files";
-import { type ProgressEvent, SshTransport, type Transport } from "../../scripts/verify/gather";
-import type { Inventory, InventoryHost } from "../../scripts/verify/inventory";
-import type { LabModel } from "../../scripts/verify/model";
-export { TRAFFIC_DISABLED } from "../../scripts/verify/result";
+import { UsageError } from "../../scripts/lib/verify/errors";
+import { readReplayFile } from "../../scripts/lib/verify/files";
+import { type ProgressEvent, SshTransport, type Transport } from "../../scripts/lib/verify/gather";
+import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
+import type { LabModel } from "../../scripts/lib/verify/model";
+export { TRAFFIC_DISABLED } from "../../scripts/lib/verify/result";
 export { TRAFFIC_FACT_IDS };
 
 // ------------------------------------------------------------- plan ----

@@ -10,7 +10,7 @@
  * and finally `@@swarmlab:done sections=<n>[ ms=<total>]`, so a command that failed, is
  * missing, or was cut off is visible to the parser instead of looking like an empty output.
  */
-import { ParseError, splitLines } from "../verify/errors";
+import { ParseError, splitLines } from "./verify/errors";
 
 export const MARK = "@@swarmlab:";
 

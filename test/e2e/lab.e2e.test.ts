@@ -18,9 +18,9 @@ import * as path from "path";
 import { NodeSSH } from "node-ssh";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImage, testImageConfig } from "../harness/image";
-import { runVerify } from "../../scripts/verify/run";
-import { renderLabDiagram } from "../../scripts/diagram";
-import { vethId } from "../../scripts/plumbing/diagram";
+import { runVerify } from "../../scripts/lib/verify/run";
+import { renderLabDiagram } from "../../scripts/cli/diagram";
+import { vethId } from "../../scripts/lib/diagram/diagram";
 import { labDriver, NOTHING_FAILED, NpmRun, RESULTS, ROOT, URI } from "./driver";
 import { labNamed } from "../../labs";
 

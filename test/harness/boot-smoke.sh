@@ -2,9 +2,9 @@
 # Manual smoke test (not a unit test): prove the Debian 12 test image boots under the
 # namespaced test hypervisor, and that the cloud-init / Docker contract holds.
 #
-#   sudo scripts/boot-smoke.sh            # build (or reuse) the image, boot one guest, check, tear down
-#   SMOKE_SET_NAME=0 scripts/boot-smoke.sh   # network-config without `set-name`
-#   SMOKE_KEEP=1 scripts/boot-smoke.sh       # leave everything running (prints how to tear it down)
+#   sudo test/harness/boot-smoke.sh            # build (or reuse) the image, boot one guest, check, tear down
+#   SMOKE_SET_NAME=0 test/harness/boot-smoke.sh   # network-config without `set-name`
+#   SMOKE_KEEP=1 test/harness/boot-smoke.sh       # leave everything running (prints how to tear it down)
 #
 # Everything libvirt does happens inside a private network namespace (test/harness/testhv.ts);
 # nothing is sent outside it. The ping target is the lab's own gateway.

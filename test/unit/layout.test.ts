@@ -1,7 +1,8 @@
 /**
- * The layout's rules, checked on the source: no import runs back up. Entry points (the CLIs)
- * are imported by nobody; verify's library knows no particular lab (only the Lab interface);
- * and no module imports itself through a cycle.
+ * The layout's rules, checked on the source: no import runs back up. Entry points (the CLIs,
+ * all in scripts/cli/, nothing else there) are imported by nobody; the libraries in
+ * scripts/lib/ import no entry point and know no particular lab (only the Lab interface); and
+ * no module imports itself through a cycle.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -10,9 +11,9 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(__dirname, "../..");
 const PRODUCT = ["infra", "labs", "scripts"];
 /** Entry points: run by npm scripts or by hand, never imported. */
-const ENTRY_POINTS = ["scripts/lab.ts", "scripts/verify.ts", "scripts/diagram.ts", "scripts/plumbing/diagram-cli.ts", "scripts/plumbing/traffic-cli.ts", "infra/index.ts"];
+const ENTRY_POINTS = ["scripts/cli/lab.ts", "scripts/cli/verify.ts", "scripts/cli/diagram.ts", "scripts/cli/diagram-cli.ts", "scripts/cli/traffic-cli.ts", "infra/index.ts"];
 /** The lab-agnostic libraries. */
-const LIBRARIES = ["scripts/verify/", "scripts/lib/", "scripts/plumbing/diagram.ts", "scripts/plumbing/from-model.ts"];
+const LIBRARIES = ["scripts/lib/"];
 
 function sources(): string[] {
   const out: string[] = [];
@@ -49,7 +50,16 @@ const graph = new Map(sources().map((f) => [f, importsOf(f)] as const));
 describe("layout", () => {
   it("finds the product files and their imports", () => {
     expect(graph.size).toBeGreaterThan(40);
-    expect(graph.get("scripts/verify/run.ts")).toContain("labs/lab.ts");
+    expect(graph.get("scripts/lib/verify/run.ts")).toContain("labs/lab.ts");
+  });
+
+  it("keeps the entry points in scripts/cli/, and nothing else there", () => {
+    const cli = [...graph.keys()].filter((f) => f.startsWith("scripts/cli/"));
+    expect(cli.sort()).toEqual(ENTRY_POINTS.filter((f) => f.startsWith("scripts/cli/")).sort());
+    expect(fs.readdirSync(path.join(ROOT, "scripts/cli")).filter((f) => !f.endsWith(".ts"))).toEqual([]);
+    // scripts/ itself holds the two shell entry points besides cli/ and lib/ (an empty folder left by git does not count)
+    const top = fs.readdirSync(path.join(ROOT, "scripts"), { withFileTypes: true }).filter((e) => !e.isDirectory() || fs.readdirSync(path.join(ROOT, "scripts", e.name), { recursive: true }).some((f) => fs.statSync(path.join(ROOT, "scripts", e.name, String(f))).isFile()));
+    expect(top.map((e) => e.name).sort()).toEqual(["cli", "install-host-deps.sh", "lib", "preflight.sh"]);
   });
 
   it("imports no entry point", () => {
@@ -58,11 +68,20 @@ describe("layout", () => {
     expect(bad).toEqual([]);
   });
 
-  it("keeps verify's and the diagram's libraries free of any particular lab", () => {
+  it("keeps the libraries (scripts/lib/) free of any particular lab", () => {
     const bad: string[] = [];
     for (const [f, deps] of graph) {
       if (!LIBRARIES.some((l) => f === l || f.startsWith(l))) continue;
       for (const d of deps) if (/^labs\/[^/]+\//.test(d) || d === "labs/index.ts") bad.push(`${f} -> ${d}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("has no library importing anything under scripts/cli/", () => {
+    const bad: string[] = [];
+    for (const [f, deps] of graph) {
+      if (!f.startsWith("scripts/lib/")) continue;
+      for (const d of deps) if (d.startsWith("scripts/cli/")) bad.push(`${f} -> ${d}`);
     }
     expect(bad).toEqual([]);
   });

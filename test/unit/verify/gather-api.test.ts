@@ -11,10 +11,10 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { gatheredFromText } from "../../../scripts/verify/gather";
-import { buildGatherScript, DOCKER_API_CLIENT } from "../../../scripts/verify/gather-script";
+import { gatheredFromText } from "../../../scripts/lib/verify/gather";
+import { buildGatherScript, DOCKER_API_CLIENT } from "../../../scripts/lib/verify/gather-script";
 import { parseFramedOutput, type FramedOutput } from "../../../scripts/lib/framing";
-import { buildModel } from "../../../scripts/verify/model";
+import { buildModel } from "../../../scripts/lib/verify/model";
 
 const FIX = path.resolve(__dirname, "../../fixtures/verify");
 const has = (cmd: string, ...args: string[]): boolean => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;

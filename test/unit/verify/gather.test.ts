@@ -3,13 +3,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ParseError } from "../../../scripts/verify/errors";
-import { gather, gatheredFromText, type ProgressEvent, type Transport } from "../../../scripts/verify/gather";
-import { buildGatherScript } from "../../../scripts/verify/gather-script";
+import { ParseError } from "../../../scripts/lib/verify/errors";
+import { gather, gatheredFromText, type ProgressEvent, type Transport } from "../../../scripts/lib/verify/gather";
+import { buildGatherScript } from "../../../scripts/lib/verify/gather-script";
 import { parseFramedOutput } from "../../../scripts/lib/framing";
 import { shellQuote } from "../../../scripts/lib/shell";
-import { parseIpLinks } from "../../../scripts/verify/parse/ip";
-import { buildModel } from "../../../scripts/verify/model";
+import { parseIpLinks } from "../../../scripts/lib/verify/parse/ip";
+import { buildModel } from "../../../scripts/lib/verify/model";
 import { frame, liveInventory, liveLikeText } from "./helpers";
 
 const script = buildGatherScript({ service: "demoservice", overlay: "demonet" });

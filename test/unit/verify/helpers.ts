@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { runChecks, type CheckContext } from "../../../labs/swarm-overlay/checks";
-import type { FactResult } from "../../../scripts/verify/result";
-import { gatheredFromText, type Gathered } from "../../../scripts/verify/gather";
+import type { FactResult } from "../../../scripts/lib/verify/result";
+import { gatheredFromText, type Gathered } from "../../../scripts/lib/verify/gather";
 import { parseFramedOutput } from "../../../scripts/lib/framing";
-import { type Inventory, validateInventory } from "../../../scripts/verify/inventory";
-import { buildModel, type HostModel, type LabModel, type Namespace } from "../../../scripts/verify/model";
+import { type Inventory, validateInventory } from "../../../scripts/lib/verify/inventory";
+import { buildModel, type HostModel, type LabModel, type Namespace } from "../../../scripts/lib/verify/model";
 
 export const FIXTURES = path.resolve(__dirname, "../../fixtures/verify");
 

@@ -9,10 +9,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../labs/swarm-overlay/facts";
-import type { RunResult, Transport } from "../../../scripts/verify/gather";
-import type { InventoryHost } from "../../../scripts/verify/inventory";
-import { formatJunit, formatText } from "../../../scripts/verify/report";
-import { runVerify } from "../../../scripts/verify/run";
+import type { RunResult, Transport } from "../../../scripts/lib/verify/gather";
+import type { InventoryHost } from "../../../scripts/lib/verify/inventory";
+import { formatJunit, formatText } from "../../../scripts/lib/verify/report";
+import { runVerify } from "../../../scripts/lib/verify/run";
 import { FIXTURES, reframe } from "./helpers";
 import { labNamed } from "../../../labs";
 

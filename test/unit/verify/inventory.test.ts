@@ -4,10 +4,10 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { labNamed } from "../../../labs";
-import { InventoryError } from "../../../scripts/verify/errors";
-import type { Transport } from "../../../scripts/verify/gather";
-import { runVerify } from "../../../scripts/verify/run";
-import { compareWithLab, defaultInventoryPath, inventoryFromLab, loadInventory, validateInventory } from "../../../scripts/verify/inventory";
+import { InventoryError } from "../../../scripts/lib/verify/errors";
+import type { Transport } from "../../../scripts/lib/verify/gather";
+import { runVerify } from "../../../scripts/lib/verify/run";
+import { compareWithLab, defaultInventoryPath, inventoryFromLab, loadInventory, validateInventory } from "../../../scripts/lib/verify/inventory";
 
 const good = (): Record<string, unknown> =>
   JSON.parse(JSON.stringify(inventoryFromLab(swarmOverlayLab, { stack: "dev", user: "lab", sshKeyFile: "/tmp/key" }))) as Record<string, unknown>;

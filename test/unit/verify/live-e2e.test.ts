@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { runVerify } from "../../../scripts/verify/run";
+import { runVerify } from "../../../scripts/lib/verify/run";
 import { labNamed } from "../../../labs";
 
 describe.each(["live-e2e", "live-e2e-v2", "live-e2e-v4", "live-e2e-v4-cli"])("verify on a gather recorded from the live e2e lab (%s)", (fixture) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { gatheredFromText } from "../../../scripts/verify/gather";
-import { buildModel, type LabModel, type VethPair } from "../../../scripts/verify/model";
+import { gatheredFromText } from "../../../scripts/lib/verify/gather";
+import { buildModel, type LabModel, type VethPair } from "../../../scripts/lib/verify/model";
 import { frame, liveGathered, liveInventory, liveModel, seedOutput } from "./helpers";
 
 const pairKey = (p: VethPair): string => [`${p.a.namespace}:${p.a.ifname}`, `${p.b.namespace}:${p.b.ifname}`].sort().join(" <-> ");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ParseError } from "../../../scripts/verify/errors";
+import { ParseError } from "../../../scripts/lib/verify/errors";
 import {
   parseContainerInspect,
   parseContainersMap,
@@ -11,7 +11,7 @@ import {
   parseNodeLs,
   parseServiceInspect,
   parseServicePs,
-} from "../../../scripts/verify/parse/docker";
+} from "../../../scripts/lib/verify/parse/docker";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIXTURES, liveSection, seedOutput } from "./helpers";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ParseError } from "../../../scripts/verify/errors";
-import { parseIpLinkJson, parseIpLinks, parseIpLinkText, parseIpRouteJson, parseIpRoutes, parseIpRouteText } from "../../../scripts/verify/parse/ip";
+import { ParseError } from "../../../scripts/lib/verify/errors";
+import { parseIpLinkJson, parseIpLinks, parseIpLinkText, parseIpRouteJson, parseIpRoutes, parseIpRouteText } from "../../../scripts/lib/verify/parse/ip";
 import { liveSection, seedOutput } from "./helpers";
 
 const byName = <T extends { name: string }>(xs: T[], name: string): T => {

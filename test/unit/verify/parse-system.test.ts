@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ParseError } from "../../../scripts/verify/errors";
-import { parseEthtoolStats, parseNetnsInodes, parseNetnsLs, parseOsRelease, parseSingleWord, parseSs } from "../../../scripts/verify/parse/system";
+import { ParseError } from "../../../scripts/lib/verify/errors";
+import { parseEthtoolStats, parseNetnsInodes, parseNetnsLs, parseOsRelease, parseSingleWord, parseSs } from "../../../scripts/lib/verify/parse/system";
 import { liveSection, seedOutput } from "./helpers";
 
 describe("system outputs", () => {

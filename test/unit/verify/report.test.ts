@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../labs/swarm-overlay/facts";
-import { formatJson, formatJunit, formatNames, formatReport, formatText, registerFormat, summarize, type VerifyReport, xmlEscape } from "../../../scripts/verify/report";
+import { formatJson, formatJunit, formatNames, formatReport, formatText, registerFormat, summarize, type VerifyReport, xmlEscape } from "../../../scripts/lib/verify/report";
 import { skippedTraffic } from "../../../labs/swarm-overlay/probes";
 import { check, liveModel } from "./helpers";
 

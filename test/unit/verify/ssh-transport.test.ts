@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Server } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshTransport } from "../../../scripts/verify/gather";
-import type { InventoryHost } from "../../../scripts/verify/inventory";
+import { SshTransport } from "../../../scripts/lib/verify/gather";
+import type { InventoryHost } from "../../../scripts/lib/verify/inventory";
 
 const hostKey = crypto.generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
 const userKey = crypto.generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });

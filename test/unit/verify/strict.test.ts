@@ -9,13 +9,13 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { runChecks } from "../../../labs/swarm-overlay/checks";
-import { ParseError } from "../../../scripts/verify/errors";
-import { gatheredFromText } from "../../../scripts/verify/gather";
+import { ParseError } from "../../../scripts/lib/verify/errors";
+import { gatheredFromText } from "../../../scripts/lib/verify/gather";
 import { parseFramedOutput } from "../../../scripts/lib/framing";
-import { buildModel } from "../../../scripts/verify/model";
-import { parseContainerInspect, parseDockerInfoJson, parseNetworkInspect, parseNodeLs, parseServiceInspect, parseServicePs } from "../../../scripts/verify/parse/docker";
-import { parseIpLinkJson, parseIpLinkText, parseIpRouteJson, parseIpRouteText } from "../../../scripts/verify/parse/ip";
-import { parseSs } from "../../../scripts/verify/parse/system";
+import { buildModel } from "../../../scripts/lib/verify/model";
+import { parseContainerInspect, parseDockerInfoJson, parseNetworkInspect, parseNodeLs, parseServiceInspect, parseServicePs } from "../../../scripts/lib/verify/parse/docker";
+import { parseIpLinkJson, parseIpLinkText, parseIpRouteJson, parseIpRouteText } from "../../../scripts/lib/verify/parse/ip";
+import { parseSs } from "../../../scripts/lib/verify/parse/system";
 import { FIXTURES, frame, liveSection } from "./helpers";
 
 function parseError(fn: () => unknown): ParseError {

@@ -4,10 +4,10 @@
  * here changes exactly one thing of the baseline, which passes.)
  */
 import { describe, expect, it } from "vitest";
-import type { FactResult } from "../../../scripts/verify/result";
-import { gatheredFromText } from "../../../scripts/verify/gather";
-import { buildModel, type HostModel, type Iface, type LabModel, type Namespace } from "../../../scripts/verify/model";
-import type { Socket } from "../../../scripts/verify/parse/system";
+import type { FactResult } from "../../../scripts/lib/verify/result";
+import { gatheredFromText } from "../../../scripts/lib/verify/gather";
+import { buildModel, type HostModel, type Iface, type LabModel, type Namespace } from "../../../scripts/lib/verify/model";
+import type { Socket } from "../../../scripts/lib/verify/parse/system";
 import { check, clone, frame, liveInventory, liveModel } from "./helpers";
 
 const { model: BASE, inventory: INV } = liveModel("json");
