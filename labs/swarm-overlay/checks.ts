@@ -88,7 +88,7 @@ function reachable(ctx: CheckContext, v: Verdict): HostModel[] {
 /** Messages of issues whose key starts with one of the prefixes. */
 function issues(h: HostModel, ...prefixes: string[]): string {
   const msgs = h.issues.filter((i) => prefixes.some((p) => i.key.startsWith(p))).map((i) => i.message);
-  return msgs.length ? msgs.join("; ") : `\`${commandOf(prefixes[0] ?? "")}\` was not gathered`;
+  return msgs.length ? msgs.join("; ") : `\`${commandOf(prefixes[0] ?? "", DOCUMENTED.netnsDir)}\` was not gathered`;
 }
 
 const DOCKER_KEYS = /^(docker-|exec-)/;

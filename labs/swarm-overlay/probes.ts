@@ -16,7 +16,7 @@ import type { Probe } from "../lab";
 import { inCidr } from "../../scripts/lib/ipv4";
 import { DOCUMENTED, FACTS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
 import { judgeObservations } from "./traffic-checks";
-import { MARK, type NotProbed, parseTrafficOutput, resolvePlan, runTrafficScript, type TrafficEvidence, type TrafficNotRun, type TrafficObservations, type TrafficPlan } from "./traffic";
+import { MARK, type NotProbed, parseSteps, parseTrafficOutput, resolvePlan, runTrafficScript, type TrafficEvidence, type TrafficNotRun, type TrafficObservations, type TrafficPlan } from "./traffic";
 import { UsageError } from "../../scripts/lib/verify/errors";
 import { readReplayFile } from "../../scripts/lib/verify/files";
 import { type ProgressEvent, SshTransport, type Transport } from "../../scripts/lib/verify/gather";
@@ -300,7 +300,7 @@ export function replayTraffic(dir: string, inventory: Inventory, model: LabModel
     }
     const run = parseTrafficOutput(raw);
     if (Object.keys(run.sections).length === 0) return uncheckedTraffic(`${rawName} in ${dir} holds no traffic script output`);
-    const observations: TrafficObservations = { kind: "ran", plan, run };
+    const observations: TrafficObservations = { kind: "ran", plan, run, parsed: parseSteps(run, plan) };
     const peerCause = peerCauseOf(plan, host, inventory, model);
     if (peerCause) observations.peerCause = peerCause;
     return observations;

@@ -13,11 +13,8 @@
 import { TRAFFIC_FACT_IDS } from "./facts";
 import {
   clip,
-  parseAddrOf,
-  parseLinkMac,
-  parseNeigh,
-  parsePing,
-  parseProcNetDev,
+  type ParsedSteps,
+  parseSteps,
   type PathId,
   type PingSummary,
   resolvePlan,
@@ -27,7 +24,7 @@ import {
   type TrafficPlan,
   type TrafficRun,
 } from "./traffic";
-import { describePacket, parsePcapBase64, PcapError, VXLAN_PORT, type DecodedPacket } from "./vxlan";
+import { describePacket, VXLAN_PORT, type DecodedPacket } from "./vxlan";
 
 type Resolved = ReturnType<typeof resolvePlan>;
 
@@ -66,13 +63,11 @@ function why(run: TrafficRun, key: string): string {
   return `step ${key} failed (rc=${s.rc}${err ? `: ${err}` : ""})`;
 }
 
-function counterDelta(run: TrafficRun, prefix: string): Delta | string {
-  const b = sectionOk(run, `${prefix}.before`);
-  const a = sectionOk(run, `${prefix}.after`);
-  if (!b) return why(run, `${prefix}.before`);
-  if (!a) return why(run, `${prefix}.after`);
-  const cb = parseProcNetDev(b.stdout);
-  const ca = parseProcNetDev(a.stdout);
+function counterDelta(run: TrafficRun, parsed: ParsedSteps, prefix: string): Delta | string {
+  const cb = parsed.counters[`${prefix}.before`];
+  const ca = parsed.counters[`${prefix}.after`];
+  if (!cb) return why(run, `${prefix}.before`);
+  if (!ca) return why(run, `${prefix}.after`);
   for (const dev of ["eth0", "eth1"]) {
     if (!cb[dev] || !ca[dev]) return `the task's namespace has no ${dev} in /proc/net/dev (interfaces: ${Object.keys(ca).join(", ") || "none"})`;
   }
@@ -93,10 +88,10 @@ function taskMissing(run: TrafficRun, plan: Resolved): string | undefined {
   return undefined;
 }
 
-function pingResult(run: TrafficRun, key: string): { ping?: PingSummary; problem?: string; skip?: string } {
+function pingResult(run: TrafficRun, parsed: ParsedSteps, key: string): { ping?: PingSummary; problem?: string; skip?: string } {
   const s = run.sections[key];
   if (!s) return { problem: why(run, key) };
-  const ping = parsePing(s.stdout + s.stderr);
+  const ping = parsed.pings[key];
   if (ping) return { ping };
   const text = `${s.stdout}\n${s.stderr}`;
   if (s.rc === 126 || s.rc === 127 || /executable file not found|ping: not found|no such file or directory/i.test(text)) {
@@ -138,14 +133,14 @@ function judgeRoute(d: Delta, sent: number, via: "eth0" | "eth1"): { ok: boolean
   return { ok: moved && quiet, text };
 }
 
-export function judgePath1(run: TrafficRun, plan: TrafficPlan): PathResult {
+export function judgePath1(run: TrafficRun, plan: TrafficPlan, parsed: ParsedSteps = parseSteps(run, plan)): PathResult {
   const p = resolvePlan(plan);
   const expected = `ping ${p.overlayGateway} from the task: its ${p.pingCount} echo requests leave through eth0 (eth0 tx +>=${p.pingCount}, eth1 tx +<${p.pingCount}); the task's neighbour entry for ${p.overlayGateway} is on eth0 with br0's MAC in the ${p.overlay} namespace`;
   const missing = taskMissing(run, p);
   if (missing) return result("PATH-1", "unchecked", expected, missing);
-  const pr = pingResult(run, "p1.ping");
+  const pr = pingResult(run, parsed, "p1.ping");
   if (pr.skip) return result("PATH-1", "unchecked", expected, pr.skip);
-  const d = counterDelta(run, "p1");
+  const d = counterDelta(run, parsed, "p1");
   if (typeof d === "string") return result("PATH-1", "fail", expected, d);
   const sent = pr.ping?.transmitted ?? p.pingCount;
   const route = judgeRoute(d, sent, "eth0");
@@ -154,9 +149,9 @@ export function judgePath1(run: TrafficRun, plan: TrafficPlan): PathResult {
   seen.push(pr.ping ? `${pr.ping.received}/${pr.ping.transmitted} replies` : (pr.problem ?? "no ping result"));
   seen.push(route.text);
   if (!route.ok) problems.push(`the echo requests did not leave through eth0`);
-  const brMac = parseLinkMac(sectionOk(run, "br0")?.stdout ?? "");
+  const brMac = parsed.br0Mac;
   const ovlNs = clip(run.sections["overlay-ns"]?.stdout.trim() ?? "", 120) || `1-<${p.overlay} id>`;
-  const neigh = parseNeigh(run.sections["p1.neigh"]?.stdout ?? "", p.overlayGateway);
+  const neigh = parsed.gatewayNeighbour;
   if (!brMac) problems.push(`br0's MAC could not be read in ${ovlNs} (${why(run, "br0")})`);
   if (!neigh || !neigh.lladdr) {
     problems.push(`no resolved neighbour entry for ${p.overlayGateway}`);
@@ -172,15 +167,15 @@ export function judgePath1(run: TrafficRun, plan: TrafficPlan): PathResult {
   return result("PATH-1", "pass", expected, observed);
 }
 
-export function judgePath2(run: TrafficRun, plan: TrafficPlan): PathResult {
+export function judgePath2(run: TrafficRun, plan: TrafficPlan, parsed: ParsedSteps = parseSteps(run, plan)): PathResult {
   const p = resolvePlan(plan);
   const expected = `ping ${p.pathTarget} (inside the lab network ${p.labCidr}, outside the docker networks) from the task: its ${p.pingCount} echo requests leave through eth1 (eth1 tx +>=${p.pingCount}, eth0 tx +<${p.pingCount})`;
   const explanation = "the seed pings 8.8.8.8; the lab never sends traffic outside itself, so the target is an address of the lab network (inventory pathTarget)";
   const missing = taskMissing(run, p);
   if (missing) return result("PATH-2", "unchecked", expected, missing, { explanation });
-  const pr = pingResult(run, "p2.ping");
+  const pr = pingResult(run, parsed, "p2.ping");
   if (pr.skip) return result("PATH-2", "unchecked", expected, pr.skip, { explanation });
-  const d = counterDelta(run, "p2");
+  const d = counterDelta(run, parsed, "p2");
   if (typeof d === "string") return result("PATH-2", "fail", expected, d, { explanation });
   const sent = pr.ping?.transmitted ?? p.pingCount;
   const route = judgeRoute(d, sent, "eth1");
@@ -190,17 +185,17 @@ export function judgePath2(run: TrafficRun, plan: TrafficPlan): PathResult {
   return result("PATH-2", "pass", expected, observed, { explanation });
 }
 
-export function judgePath3(run: TrafficRun, plan: TrafficPlan): PathResult {
+export function judgePath3(run: TrafficRun, plan: TrafficPlan, parsed: ParsedSteps = parseSteps(run, plan)): PathResult {
   const p = resolvePlan(plan);
   const target = p.peerTaskAddress ?? "<the other host's task>";
   const expected = `ping ${target} (the task on the other host) over ${p.overlay}: replies to at least ${Math.max(1, p.pingCount - 1)} of ${p.pingCount}, sent through eth0`;
   if (!p.peerTaskAddress) return result("PATH-3", "unchecked", expected, "the other host's task address on the overlay is not known (no task there? see WL-2)");
   const missing = taskMissing(run, p);
   if (missing) return result("PATH-3", "unchecked", expected, missing);
-  const pr = pingResult(run, "p3.ping");
+  const pr = pingResult(run, parsed, "p3.ping");
   if (pr.skip) return result("PATH-3", "unchecked", expected, pr.skip);
   if (!pr.ping) return result("PATH-3", "fail", expected, pr.problem ?? "no ping result");
-  const d = counterDelta(run, "p3");
+  const d = counterDelta(run, parsed, "p3");
   const seen = [`${pr.ping.received}/${pr.ping.transmitted} replies`];
   const problems: string[] = [];
   const need = Math.max(1, pr.ping.transmitted - 1);
@@ -254,7 +249,7 @@ export function collectVxlanEvidence(
   return ev;
 }
 
-export function judgePath4(run: TrafficRun, plan: TrafficPlan): PathResult {
+export function judgePath4(run: TrafficRun, plan: TrafficPlan, parsed: ParsedSteps = parseSteps(run, plan)): PathResult {
   const p = resolvePlan(plan);
   const expected = `during PATH-3, UDP to port ${p.vxlanPort} between ${p.localAddress} and ${p.peerAddress} on the underlay NIC, VXLAN header with the I flag and VNI ${p.vni}, carrying the tasks' ICMP echo request and reply`;
   if (!p.peerTaskAddress) return result("PATH-4", "unchecked", expected, "PATH-3 did not run: the other host's task address is not known");
@@ -273,17 +268,11 @@ export function judgePath4(run: TrafficRun, plan: TrafficPlan): PathResult {
   if (!data || data.rc !== 0 || !data.stdout.trim()) {
     return result("PATH-4", "fail", expected, `no UDP/${p.vxlanPort} packets were captured on ${nic} (${data ? "empty capture" : why(run, "cap.pcap")})${cfgText}`);
   }
-  let packets: DecodedPacket[];
-  let tail = "";
-  try {
-    const cap = parsePcapBase64(data.stdout, { tolerateTruncatedTail: true });
-    packets = cap.packets;
-    if (cap.truncatedTail) tail = ` (last record cut off: ${cap.truncatedTail})`;
-  } catch (e) {
-    const msg = e instanceof PcapError ? e.message : String(e);
-    return result("PATH-4", "fail", expected, `the capture from ${nic} could not be decoded: ${msg}`);
-  }
-  const taskAddress = parseAddrOf(run.sections["addr"]?.stdout ?? "", "eth0");
+  const cap = parsed.capture ?? { error: "no capture" };
+  if ("error" in cap) return result("PATH-4", "fail", expected, `the capture from ${nic} could not be decoded: ${cap.error}`);
+  const packets: DecodedPacket[] = cap.packets;
+  const tail = cap.truncatedTail ? ` (last record cut off: ${cap.truncatedTail})` : "";
+  const taskAddress = parsed.taskAddress;
   const ev = collectVxlanEvidence(packets, { localAddress: p.localAddress, peerAddress: p.peerAddress, peerTaskAddress: p.peerTaskAddress, taskAddress, vxlanPort: p.vxlanPort });
   const details = packets.map(describePacket);
   const vniList = [...ev.vnis].map(([v, n]) => `VNI ${v} x${n}`).join(", ");
@@ -304,13 +293,13 @@ export function judgePath4(run: TrafficRun, plan: TrafficPlan): PathResult {
   return result("PATH-4", "pass", expected, seen, { details });
 }
 
-/** Judge all four facts from one run of the script. */
-export function judgeTraffic(run: TrafficRun, plan: TrafficPlan): Record<PathId, PathResult> {
+/** Judge all four facts from one run of the script (its steps, and what they say, parsed by the probe). */
+export function judgeTraffic(run: TrafficRun, plan: TrafficPlan, parsed: ParsedSteps = parseSteps(run, plan)): Record<PathId, PathResult> {
   return {
-    "PATH-1": judgePath1(run, plan),
-    "PATH-2": judgePath2(run, plan),
-    "PATH-3": judgePath3(run, plan),
-    "PATH-4": judgePath4(run, plan),
+    "PATH-1": judgePath1(run, plan, parsed),
+    "PATH-2": judgePath2(run, plan, parsed),
+    "PATH-3": judgePath3(run, plan, parsed),
+    "PATH-4": judgePath4(run, plan, parsed),
   };
 }
 
@@ -350,7 +339,7 @@ export function judgeObservations(ev: TrafficObservations): TrafficEvidence {
     for (const id of TRAFFIC_FACT_IDS) if (ev.facts[id]) out[id] = { ...ev.facts[id]! };
     return out;
   }
-  const results = judgeTraffic(ev.run, ev.plan);
+  const results = judgeTraffic(ev.run, ev.plan, ev.parsed);
   if (ev.failed) for (const id of TRAFFIC_FACT_IDS) results[id] = { ...results[id], outcome: "unchecked", observed: ev.failed };
   if (ev.cut) {
     for (const id of TRAFFIC_FACT_IDS) {

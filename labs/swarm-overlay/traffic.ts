@@ -15,10 +15,12 @@
  *    (`timeout`, ping counts, a capture limited in time and packets) and the
  *    capture is killed on exit, whatever happens.
  *  - parseTrafficOutput(stdout): that text back into steps (exit code, stdout,
- *    stderr); the parsers below read a step's output (ping summaries, interface
- *    counters, neighbour entries, addresses; vxlan.ts decodes the capture).
+ *    stderr); parseSteps(run, plan): what the steps say, parsed (ping summaries,
+ *    interface counters, br0's MAC, the gateway's neighbour entry, the task's
+ *    address, the capture decoded by vxlan.ts).
  *  - runTrafficScript(plan, runner): build, run through the caller's transport,
- *    parse: the TrafficObservations the checks judge.
+ *    parse: the TrafficObservations (steps and parsed observations, and what went
+ *    wrong around the script) that the checks judge.
  *
  * Saved runs from before the framing was shared (`@@plumbing:` markers, no
  * byte counts) are still read: parseTrafficOutput recognises them and reads
@@ -45,7 +47,7 @@ import { DOCUMENTED, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
 import { MARK, parseFramedOutput } from "../../scripts/lib/framing";
 import { shellQuote as shq } from "../../scripts/lib/shell";
 import { inCidr, isIPv4, nthAddressIn, readCidr, formatIPv4 } from "../../scripts/lib/ipv4";
-import { VXLAN_PORT } from "./vxlan";
+import { type DecodedPacket, parsePcapBase64, PcapError, VXLAN_PORT } from "./vxlan";
 
 export type PathId = TrafficFactId;
 export const PATH_IDS: readonly PathId[] = TRAFFIC_FACT_IDS;
@@ -543,6 +545,60 @@ export function parseAddrOf(text: string, dev: string): string | undefined {
 // -------------------------------------------------------- observations ----
 
 /**
+ * What the steps' outputs say, parsed: ping summaries, interface counters, br0's MAC, the
+ * task's neighbour entry for the gateway and its address, the decoded capture. The checks
+ * judge these; the raw steps stay beside them for the causes a finding quotes (exit codes,
+ * stderr) and for --save-raw.
+ */
+export interface ParsedSteps {
+  /** The ping summary of each ping step (iputils or busybox; stdout and stderr read). */
+  pings: Record<string, PingSummary | undefined>;
+  /** /proc/net/dev packet counters of each counter step that ran (exit code 0). */
+  counters: Record<string, Record<string, IfCounters>>;
+  /** br0's MAC in the overlay's namespace. */
+  br0Mac?: string;
+  /** The task's neighbour entry for the overlay gateway. */
+  gatewayNeighbour?: NeighEntry;
+  /** The task's eth0 address. */
+  taskAddress?: string;
+  /** The capture, decoded (packets with their outer/UDP/VXLAN/inner headers), or why it could not be. */
+  capture?: { packets: DecodedPacket[]; truncatedTail?: string } | { error: string };
+}
+
+const PING_STEPS = ["p1.ping", "p2.ping", "p3.ping"];
+const COUNTER_STEPS = ["p1", "p2", "p3"].flatMap((p) => [`${p}.before`, `${p}.after`]);
+
+/** Parse what the script's steps printed (pure). */
+export function parseSteps(run: TrafficRun, plan: TrafficPlan): ParsedSteps {
+  const out: ParsedSteps = { pings: {}, counters: {} };
+  for (const key of PING_STEPS) {
+    const s = run.sections[key];
+    if (s) out.pings[key] = parsePing(s.stdout + s.stderr);
+  }
+  for (const key of COUNTER_STEPS) {
+    const s = run.sections[key];
+    if (s && s.rc === 0) out.counters[key] = parseProcNetDev(s.stdout);
+  }
+  const br0 = run.sections["br0"];
+  const mac = br0 && br0.rc === 0 ? parseLinkMac(br0.stdout) : undefined;
+  if (mac) out.br0Mac = mac;
+  const neigh = parseNeigh(run.sections["p1.neigh"]?.stdout ?? "", plan.overlayGateway);
+  if (neigh) out.gatewayNeighbour = neigh;
+  const addr = parseAddrOf(run.sections["addr"]?.stdout ?? "", "eth0");
+  if (addr) out.taskAddress = addr;
+  const data = run.sections["cap.pcap"];
+  if (data && data.rc === 0 && data.stdout.trim()) {
+    try {
+      const cap = parsePcapBase64(data.stdout, { tolerateTruncatedTail: true });
+      out.capture = cap.truncatedTail ? { packets: cap.packets, truncatedTail: cap.truncatedTail } : { packets: cap.packets };
+    } catch (e) {
+      out.capture = { error: e instanceof PcapError ? e.message : String(e) };
+    }
+  }
+  return out;
+}
+
+/**
  * What the traffic probe yields: observations, never a verdict (traffic-checks.ts judges
  * them). Either the script ran (its plan and its steps' output, and what went wrong around
  * it), or it did not, and each fact says why (skipped on purpose, or could not be probed).
@@ -555,6 +611,8 @@ export interface TrafficRunObservations {
   plan: TrafficPlan;
   /** The script's steps: exit code, stdout and stderr of each. */
   run: TrafficRun;
+  /** What the steps printed, parsed (parseSteps). */
+  parsed: ParsedSteps;
   /** The script as a whole failed (could not be started, printed nothing): why. */
   failed?: string;
   /** The session broke after some output arrived: why (the steps that arrived are judged). */
@@ -590,12 +648,13 @@ export async function runTrafficScript(plan: TrafficPlan, runner: ScriptRunner):
     out = await runner(script);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return { kind: "ran", plan, run: { sections: {}, complete: false }, failed: `the traffic script could not be run: ${msg}` };
+    const empty: TrafficRun = { sections: {}, complete: false };
+    return { kind: "ran", plan, run: empty, parsed: parseSteps(empty, plan), failed: `the traffic script could not be run: ${msg}` };
   }
   const run = parseTrafficOutput(out.stdout);
   if (!run.complete && Object.keys(run.sections).length === 0) {
     const why2 = clip(out.stderr.trim().split("\n").slice(-3).join(" / ")) || `exit code ${out.code}`;
-    return { kind: "ran", plan, run, failed: `the traffic script produced no output: ${why2}` };
+    return { kind: "ran", plan, run, parsed: parseSteps(run, plan), failed: `the traffic script produced no output: ${why2}` };
   }
-  return { kind: "ran", plan, run };
+  return { kind: "ran", plan, run, parsed: parseSteps(run, plan) };
 }

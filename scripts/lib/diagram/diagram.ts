@@ -65,7 +65,8 @@ export interface DiagramVeth {
 
 export interface DiagramTunnel {
   vni: number;
-  port: number;
+  /** UDP port of the tunnel, when known (the diagram never guesses one). */
+  port?: number;
   /** Overlay network name, e.g. "demonet". */
   network?: string;
   /** The vxlan devices, one per host. */
@@ -178,11 +179,12 @@ export function deriveTunnels(input: DiagramInput): DiagramTunnel[] {
     for (const ns of h.namespaces) {
       for (const i of ns.interfaces) {
         if (!i.vxlan) continue;
-        const port = i.vxlan.port ?? 4789;
-        const key = `${i.vxlan.id}/${port}`;
+        const port = i.vxlan.port;
+        const key = `${i.vxlan.id}/${port ?? "?"}`;
         let t = byKey.get(key);
         if (!t) {
-          t = { vni: i.vxlan.id, port, endpoints: [] };
+          t = { vni: i.vxlan.id, endpoints: [] };
+          if (port !== undefined) t.port = port;
           const network = /^(.*) overlay$/.exec(ns.label ?? "")?.[1];
           if (network) t.network = network;
           byKey.set(key, t);
@@ -255,7 +257,7 @@ function ifaceLabel(i: DiagramIface, opts: DiagramOptions): string {
   for (const a of i.addresses ?? []) rows.push(`<TR><TD ALIGN="LEFT">${h(a)}</TD></TR>`);
   const small: string[] = [];
   if (i.mtu !== undefined) small.push(`mtu ${i.mtu}`);
-  if (i.vxlan) small.push(`vni ${i.vxlan.id} · udp ${i.vxlan.port ?? 4789}`);
+  if (i.vxlan) small.push(`vni ${i.vxlan.id}${i.vxlan.port !== undefined ? ` · udp ${i.vxlan.port}` : ""}`);
   if (i.state && i.state !== "UP" && i.state !== "UNKNOWN") small.push(i.state.toLowerCase());
   if (small.length) rows.push(`<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#444444">${h(small.join(" · "))}</FONT></TD></TR>`);
   if (opts.showMac && i.mac) rows.push(`<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#444444">${h(i.mac)}</FONT></TD></TR>`);
@@ -398,7 +400,7 @@ export function buildDot(input: DiagramInput, opts: DiagramOptions = {}): string
       if (!host || !ul) continue;
       if (!nics.some((n) => n.host === host.name)) nics.push({ host: host.name, ns: ul.ns.id, iface: ul.iface.name });
       const [a, b] = ordered(input, { host: e.host, namespace: e.namespace, iface: e.iface }, { host: host.name, namespace: ul.ns.id, iface: ul.iface.name });
-      out.push(`  ${q(ifaceId(a.host, a.namespace, a.iface))} -> ${q(ifaceId(b.host, b.namespace, b.iface))} [id=${q(`encap.${clean(e.host)}.${clean(e.namespace)}.${clean(e.iface)}`)}, class="encap", style="dashed", color=${q(ENCAP_COLOR)}, tooltip=${q(`${e.iface} (VNI ${t.vni}) sends its frames as UDP ${t.port} through ${ul.iface.name}`)}];`);
+      out.push(`  ${q(ifaceId(a.host, a.namespace, a.iface))} -> ${q(ifaceId(b.host, b.namespace, b.iface))} [id=${q(`encap.${clean(e.host)}.${clean(e.namespace)}.${clean(e.iface)}`)}, class="encap", style="dashed", color=${q(ENCAP_COLOR)}, tooltip=${q(`${e.iface} (VNI ${t.vni}) sends its frames as UDP${t.port !== undefined ? ` ${t.port}` : ""} through ${ul.iface.name}`)}];`);
     }
     const order = (n: Nic): number => input.hosts.findIndex((x) => x.name === n.host);
     const sorted = [...nics].sort((x, y) => order(x) - order(y));
@@ -411,7 +413,7 @@ export function buildDot(input: DiagramInput, opts: DiagramOptions = {}): string
   }
   // one tunnel edge per pair of consecutive hosts, labelled with every VNI it carries
   for (const { a, b, tunnels: ts } of pairs.values()) {
-    const lines = ts.map((t) => `VNI ${t.vni}${t.network ? ` (${t.network})` : ""} · UDP ${t.port}`);
+    const lines = ts.map((t) => `VNI ${t.vni}${t.network ? ` (${t.network})` : ""}${t.port !== undefined ? ` · UDP ${t.port}` : ""}`);
     const label = `<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1" BGCOLOR="white"><TR><TD><B>VXLAN tunnel</B></TD></TR>${lines.map((l) => `<TR><TD>${h(l)}</TD></TR>`).join("")}</TABLE>>`;
     const id = `tunnel.${clean(a.host)}.${clean(b.host)}`;
     out.push(`  ${q(ifaceId(a.host, a.ns, a.iface))} -> ${q(ifaceId(b.host, b.ns, b.iface))} [id=${q(id)}, class="tunnel", weight=0, dir=both, arrowhead=normal, arrowtail=normal, arrowsize=0.8, color=${q(TUNNEL_COLOR)}, fontcolor=${q(TUNNEL_COLOR)}, penwidth=2.4, label=${label}, tooltip=${q(`VXLAN ${a.host} ${a.iface} <-> ${b.host} ${b.iface}: ${lines.join("; ")}`)}];`);

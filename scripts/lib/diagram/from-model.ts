@@ -49,7 +49,7 @@ function toIface(i: Iface): DiagramIface {
   if (i.master) d.master = i.master;
   if (i.mac) d.mac = i.mac;
   if (i.state) d.state = i.state;
-  if (i.vxlan) d.vxlan = { id: i.vxlan.id, port: i.vxlan.dstport ?? 4789 };
+  if (i.vxlan) d.vxlan = i.vxlan.dstport !== undefined ? { id: i.vxlan.id, port: i.vxlan.dstport } : { id: i.vxlan.id };
   return d;
 }
 
@@ -72,7 +72,9 @@ export function diagramFromModel(model: LabModel, opts: { title?: string } = {})
     if (vni === undefined || new Set(endpoints.map((e) => e.host)).size < 2) continue;
     const first = endpoints[0]!;
     const iface = model.hosts.find((h) => h.name === first.host)?.namespaces.find((n) => n.id === first.namespace)?.interfaces.find((i) => i.name === first.ifname);
-    const tunnel: DiagramTunnel = { vni, port: iface?.vxlan?.dstport ?? 4789, endpoints: endpoints.map((e) => ({ host: e.host, namespace: e.namespace, iface: e.ifname })) };
+    const tunnel: DiagramTunnel = { vni, endpoints: endpoints.map((e) => ({ host: e.host, namespace: e.namespace, iface: e.ifname })) };
+    // The port ip -d link shows; none is guessed (docker's default is the lab's to know).
+    if (iface?.vxlan?.dstport !== undefined) tunnel.port = iface.vxlan.dstport;
     if (t.network.name && t.network.name !== "?") tunnel.network = t.network.name;
     tunnels.push(tunnel);
   }

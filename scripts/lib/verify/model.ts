@@ -84,7 +84,7 @@ export interface TaskRef {
 }
 
 export interface Namespace {
-  /** "host", or the name under /var/run/docker/netns. */
+  /** "host", or the name under the lab's netns directory (/var/run/docker/netns). */
   id: string;
   host: string;
   kind: NamespaceKind;
@@ -209,21 +209,21 @@ const COMMANDS: Record<string, string> = {
   "docker-network-inspect": "docker network inspect <all networks>",
   "docker-ps": "docker ps --no-trunc",
   "docker-inspect": "docker inspect <running containers>",
-  "netns-ls": "ls -1 /var/run/docker/netns",
-  "netns-inodes": "stat -L -c %i /var/run/docker/netns/*",
   ss: "ss -Hlntu",
 };
 
-/** Human-readable command for a section key. */
-export function commandOf(key: string): string {
+/** Human-readable command for a section key; `netnsDir` is where the lab's docker keeps its namespaces. */
+export function commandOf(key: string, netnsDir: string = DEFAULT_NETNS_DIR): string {
   if (COMMANDS[key]) return COMMANDS[key];
+  if (key === "netns-ls") return `ls -1 ${netnsDir}`;
+  if (key === "netns-inodes") return `stat -L -c %i ${netnsDir}/*`;
   const m = /^(ip-link|ip-addr|ip-route)@(host|netns\/(.+))$/.exec(key);
   if (m) {
     const cmd = m[1] === "ip-link" ? "ip -d link show" : m[1] === "ip-addr" ? "ip addr show" : "ip route show";
-    return m[2] === "host" ? cmd : `nsenter --net=/var/run/docker/netns/${m[3]} ${cmd}`;
+    return m[2] === "host" ? cmd : `nsenter --net=${netnsDir}/${m[3]} ${cmd}`;
   }
   const e = /^ethtool@netns\/([^/]+)\/(.+)$/.exec(key);
-  if (e) return `nsenter --net=/var/run/docker/netns/${e[1]} ethtool -S ${e[2]}`;
+  if (e) return `nsenter --net=${netnsDir}/${e[1]} ethtool -S ${e[2]}`;
   const x = /^exec-ip-(addr|route)\/(.+)$/.exec(key);
   if (x) return `docker exec ${x[2]!.slice(0, 12)} ip ${x[1]} show`;
   return key;
@@ -245,6 +245,7 @@ class SectionReader {
   constructor(
     private readonly framed: FramedOutput | undefined,
     private readonly issues: Issue[],
+    private readonly netnsDir: string,
   ) {}
 
   raw(key: string): RawSection | undefined {
@@ -258,7 +259,7 @@ class SectionReader {
    */
   get(key: string, opts: { optional?: boolean; okCodes?: number[] } = {}): string | undefined {
     const s = this.raw(key);
-    const cmd = `\`${commandOf(key)}\``;
+    const cmd = `\`${commandOf(key, this.netnsDir)}\``;
     if (!s) {
       if (opts.optional) return undefined;
       const discarded = this.framed?.discarded[key];
@@ -282,9 +283,9 @@ class SectionReader {
     const text = this.get(key, opts);
     if (text === undefined) return undefined;
     try {
-      return parser(text, commandOf(key));
+      return parser(text, commandOf(key, this.netnsDir));
     } catch (e) {
-      this.issues.push({ key, kind: "parse", message: e instanceof ParseError ? e.message : `\`${commandOf(key)}\`: ${String(e)}` });
+      this.issues.push({ key, kind: "parse", message: e instanceof ParseError ? e.message : `\`${commandOf(key, this.netnsDir)}\`: ${String(e)}` });
       return undefined;
     }
   }
@@ -374,7 +375,7 @@ function buildHost(invHost: Inventory["hosts"][number], gathered: Gathered["host
   host.reachable = true;
   const framed = gathered.framed;
   host.gatherProblems = [...framed.problems];
-  const r = new SectionReader(framed, host.issues);
+  const r = new SectionReader(framed, host.issues, netnsDir);
 
   const meta = r.get("meta");
   if (meta !== undefined) host.ipJson = /^ip_json=1$/m.test(meta);
@@ -429,7 +430,7 @@ function buildHost(invHost: Inventory["hosts"][number], gathered: Gathered["host
   for (const id of nsIds) {
     const suffix = id === "host" ? "host" : `netns/${id}`;
     const nsIssues: Issue[] = [];
-    const nr = new SectionReader(framed, nsIssues);
+    const nr = new SectionReader(framed, nsIssues, netnsDir);
     const details = nr.parse(`ip-link@${suffix}`, parseIpLinks);
     const addrs = nr.parse(`ip-addr@${suffix}`, parseIpLinks);
     const routes = nr.parse(`ip-route@${suffix}`, (t, c) => parseIpRoutes(t, c, { allowEmpty: true })) ?? [];

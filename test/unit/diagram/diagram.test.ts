@@ -253,6 +253,16 @@ describe("the example lab (Docker 20.10, two hosts)", () => {
 });
 
 describe("buildDot", () => {
+  it("never guesses a tunnel's UDP port: without one in the input, none is drawn", () => {
+    const noPort = loadLab();
+    for (const h of noPort.hosts) for (const ns of h.namespaces) for (const i of ns.interfaces) if (i.vxlan) delete i.vxlan.port;
+    delete noPort.tunnels;
+    expect(deriveTunnels(noPort).map((x) => [x.vni, x.port])).toEqual([[4096, undefined], [4097, undefined]]);
+    const dot = buildDot(noPort);
+    expect(dot).not.toMatch(/udp|UDP \d/);
+    expect(dot).toContain("VNI 4097 (demonet)");
+    expect(buildDot(lab)).toContain("VNI 4097 (demonet) · UDP 4789");
+  });
   it("is pure and deterministic", () => {
     expect(buildDot(loadLab())).toBe(buildDot(loadLab()));
   });

@@ -155,6 +155,16 @@ describe("buildModel with broken input", () => {
     expect(d1.namespaces).toHaveLength(6);
   });
 
+  it("names the commands with the lab's netns directory (the gather and the model get it from the lab)", () => {
+    const { inventory, gathered } = liveGathered("json", (host, text) =>
+      host === "docker1" ? text.replace(/(@@swarmlab:begin ip-addr@netns\/ingress_sbox\n)[\s\S]*?(@@swarmlab:end ip-addr@netns\/ingress_sbox) rc=0 bytes=\d+/, "$1Error: garbage\n$2 rc=0 bytes=15") : text,
+    );
+    const m = buildModel(gathered, inventory, { netnsDir: "/run/docker/netns" });
+    const isb = m.hosts[1]!.namespaces.find((n) => n.id === "ingress_sbox")!;
+    expect(isb.path).toBe("/run/docker/netns/ingress_sbox");
+    expect(isb.issues.join()).toMatch(/nsenter --net=\/run\/docker\/netns\/ingress_sbox ip addr show/);
+  });
+
   it("records failed commands with their exit code and stderr", () => {
     const inv = liveInventory();
     const g = gatheredFromText(inv, {

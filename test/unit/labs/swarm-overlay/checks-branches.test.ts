@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../../labs/swarm-overlay/traffic";
+import { parseSteps, parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../../labs/swarm-overlay/traffic";
 import { judgeTraffic, toTrafficEvidence } from "../../../../labs/swarm-overlay/traffic-checks";
 import type { FactResult } from "../../../../scripts/lib/verify/result";
 import type { Inventory } from "../../../../scripts/lib/verify/inventory";
@@ -813,7 +813,8 @@ describe("runChecks", () => {
     const plumbing = path.resolve(__dirname, "../../../fixtures/plumbing/traffic");
     const plan = JSON.parse(fs.readFileSync(path.join(plumbing, "plan-emu.json"), "utf8")) as TrafficPlan;
     // Recorded with the remote side cut: PATH-4 fails with the decoded packets as details.
-    const obs: TrafficObservations = { kind: "ran", plan, run: parseTrafficOutput(fs.readFileSync(path.join(plumbing, "cut-remote.txt"), "utf8")) };
+    const cutRun = parseTrafficOutput(fs.readFileSync(path.join(plumbing, "cut-remote.txt"), "utf8"));
+    const obs: TrafficObservations = { kind: "ran", plan, run: cutRun, parsed: parseSteps(cutRun, plan) };
     m.probe = obs;
     const judged = judgeTraffic(obs.run, plan);
     const [p1, p4] = check(m, INV, ["PATH-1", "PATH-4"]);
@@ -1149,7 +1150,8 @@ describe("conditions the baseline does not tell apart", () => {
     const m = clone(BASE);
     const plumbing = path.resolve(__dirname, "../../../fixtures/plumbing/traffic");
     const plan = JSON.parse(fs.readFileSync(path.join(plumbing, "plan-emu.json"), "utf8")) as TrafficPlan;
-    m.probe = { kind: "ran", plan, run: parseTrafficOutput(fs.readFileSync(path.join(plumbing, "ok.txt"), "utf8")) } satisfies TrafficObservations;
+    const okRun = parseTrafficOutput(fs.readFileSync(path.join(plumbing, "ok.txt"), "utf8"));
+    m.probe = { kind: "ran", plan, run: okRun, parsed: parseSteps(okRun, plan) } satisfies TrafficObservations;
     const [p3] = check(m, INV, ["PATH-3"]);
     expect(p3!.outcome).toBe("pass");
     expect(p3!.explanation).toBeUndefined();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { FACT_IDS, FACTS } from "../../../../labs/swarm-overlay/facts";
 import { swarmOverlayLab } from "../../../../labs/swarm-overlay/lab";
 import { runChecks } from "../../../../labs/swarm-overlay/checks";
-import { parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../../labs/swarm-overlay/traffic";
+import { parseSteps, parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../../labs/swarm-overlay/traffic";
 import { judgeTraffic } from "../../../../labs/swarm-overlay/traffic-checks";
 import type { FactResult } from "../../../../scripts/lib/verify/result";
 import { gatheredFromText } from "../../../../scripts/lib/verify/gather";
@@ -323,7 +323,7 @@ describe("traffic facts", () => {
     const plumbing = path.resolve(FIXTURES, "../plumbing/traffic");
     const plan = JSON.parse(fs.readFileSync(path.join(plumbing, "plan-emu.json"), "utf8")) as TrafficPlan;
     const run = parseTrafficOutput(fs.readFileSync(path.join(plumbing, "ok.txt"), "utf8"));
-    const obs: TrafficObservations = { kind: "ran", plan, run };
+    const obs: TrafficObservations = { kind: "ran", plan, run, parsed: parseSteps(run, plan) };
     m.probe = obs;
     const judged = judgeTraffic(run, plan);
     const r = Object.fromEntries(check(m, INV, ["PATH-2", "PATH-3", "PATH-4"]).map((x) => [x.id, x]));

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FACT_IDS } from "../../../../labs/swarm-overlay/facts";
-import { buildTrafficScript, parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../../labs/swarm-overlay/traffic";
+import { buildTrafficScript, parseSteps, parseTrafficOutput, type TrafficObservations, type TrafficPlan } from "../../../../labs/swarm-overlay/traffic";
 import { judgeTraffic } from "../../../../labs/swarm-overlay/traffic-checks";
 import { main, parseArgs } from "../../../../scripts/cli/verify";
 import { type RunOptions, type RunResult, SshTransport, type Transport } from "../../../../scripts/lib/verify/gather";
@@ -293,12 +293,15 @@ describe("runVerify runs the traffic checks after the gather", () => {
   it("evidence handed in as an object is judged by the checks like the probe's own (no session)", async () => {
     const t = fakeTransport(replying(recorded("ok.txt")));
     const plan = JSON.parse(fs.readFileSync(path.join(PLUMBING, "plan-emu.json"), "utf8")) as TrafficPlan;
-    const evidence: TrafficObservations = { kind: "ran", plan, run: parseTrafficOutput(recorded("ok.txt")) };
+    const okRun = parseTrafficOutput(recorded("ok.txt"));
+    const evidence: TrafficObservations = { kind: "ran", plan, run: okRun, parsed: parseSteps(okRun, plan) };
     const run = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { evidence } });
     expect(t.calls.some((c) => c.kind === "traffic")).toBe(false);
     const judged = judgeTraffic(evidence.run, plan)["PATH-2"];
     expect(run.results[0]).toMatchObject({ id: "PATH-2", outcome: "pass", expected: judged.expected, observed: judged.observed });
-    const failed = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { evidence: { ...evidence, run: parseTrafficOutput(recorded("ok.txt").replace(/(@@swarmlab:begin p2\.after\n[\s\S]*?eth0:\s+\d+\s+\d+(?:\s+\d+){6}\s+\d+\s+)(\d+)/, (_m, pre: string, tx: string) => `${pre}${Number(tx) + 5}`)) } } });
+    // eth0's transmit counter after PATH-2 moved by 5 more: the echo requests left through eth0
+    const cutRun = parseTrafficOutput(recorded("ok.txt").replace(/(@@swarmlab:begin p2\.after\n[\s\S]*?eth0:\s+\d+\s+\d+(?:\s+\d+){6}\s+\d+\s+)(\d+)/, (_m, pre: string, tx: string) => `${pre}${Number(tx) + 5}`));
+    const failed = await runVerify({ labs: labNamed, inventory: emuInventory(), transport: t, only: ["PATH-2"], traffic: { evidence: { ...evidence, run: cutRun, parsed: parseSteps(cutRun, plan) } } });
     expect(failed.results[0]).toMatchObject({ id: "PATH-2", outcome: "fail" });
     expect(failed.results[0]!.observed).toMatch(/The echo requests did not leave through eth1$/);
   });

@@ -236,6 +236,11 @@ describe("judging real outputs recorded on the netns emulation", () => {
     expect(obs.failed).toBeUndefined();
     // Observations only: no verdict in what the probe yields.
     expect(JSON.stringify(obs)).not.toMatch(/"outcome"/);
+    // The probe parsed what the steps printed: the ping summaries, the counters, the capture.
+    expect(obs.parsed.pings["p3.ping"]).toEqual({ transmitted: 3, received: 3 });
+    expect(Object.keys(obs.parsed.counters).sort()).toEqual(["p1.after", "p1.before", "p2.after", "p2.before", "p3.after", "p3.before"]);
+    expect(obs.parsed.capture && "packets" in obs.parsed.capture ? obs.parsed.capture.packets.map((x) => x.vxlan?.vni) : []).toEqual(Array(8).fill(4097));
+    expect(obs.parsed.taskAddress).toBe("192.168.200.3");
     const r = judgeTraffic(obs.run, obs.plan);
     expect(Object.values(r).map((x) => x.outcome)).toEqual(["pass", "pass", "pass", "pass"]);
     const ev = judgeObservations(obs);
