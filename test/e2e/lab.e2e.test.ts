@@ -237,6 +237,23 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     expect(outcomes(viaCli)).toEqual(outcomes(viaApi));
   });
 
+  it("npm run class -- verify grades the lab into one gradebook: HTML, CSV and JUnit, the learner's reports linked", async () => {
+    const r = await npmRun("class", "--", "verify", "--learners", STACK);
+    expect(r.code).toBe(0);
+    const dir = path.join(ROOT, r.output.match(/^\s+(\.swarmlab\/class\/[^/]+)\/gradebook\.csv$/m)![1]!);
+    const csv = fs.readFileSync(path.join(dir, "gradebook.csv"), "utf8").trim().split("\r\n");
+    expect(csv).toHaveLength(2);
+    const head = csv[0]!.split(",");
+    const row = csv[1]!.split(",");
+    expect(row.slice(0, 3)).toEqual([STACK, "swarm-overlay", "ok"]);
+    expect(row[head.indexOf("fail")]).toBe("0");
+    expect(row[head.indexOf("PATH-4")]).toBe("pass");
+    expect(fs.readFileSync(path.join(dir, "gradebook.html"), "utf8")).toContain(`<a href="${STACK}/report.html">report</a>`);
+    expect(fs.readFileSync(path.join(dir, STACK, "report.html"), "utf8")).toContain("<svg");
+    expect(fs.readFileSync(path.join(dir, "gradebook.junit.xml"), "utf8")).toMatch(/<testsuite name="e2e \(swarm-overlay\)" tests="29" failures="0" errors="0"/);
+    log(`CLASS: one learner graded in ${r.seconds.toFixed(1)} s`);
+  });
+
   it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
     // Drawn from what the verify run above gathered from the live lab (saved raw, replayed here).
     const replayDir = path.join(RESULTS, "gather-clean");
