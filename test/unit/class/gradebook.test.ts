@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildGradebook, formatCsv, formatHtml, formatJunit, isGreen, ReportFormatError, rowFromReport, rowWithoutReport, totalsOf, type Gradebook } from "../../../scripts/class/gradebook";
 import { parseClassArgs, stacksWithInventory } from "../../../scripts/class";
+import { learnerNames, placeLearners } from "../../../scripts/class/allocate";
+import { swarmOverlayLab } from "../../../labs/swarm-overlay/lab";
 import { formatReport } from "../../../scripts/verify/report";
 import { runVerify } from "../../../scripts/verify/run";
 
@@ -115,16 +117,74 @@ describe("npm run class arguments", () => {
     }
   });
 
-  it("takes every lab by default, or the named ones; refuses unknown names, bad counts and options before running anything", () => {
+  it("verify/reset/down: the roster, else every lab, or the named ones; refuses unknown names, bad counts and options before running anything", () => {
     const known = ["ann", "bob"];
-    expect(parseClassArgs(["verify"], known)).toEqual({ learners: ["ann", "bob"], parallel: 4, traffic: true });
-    expect(parseClassArgs(["verify", "--learners", "bob", "--parallel", "2", "--no-traffic"], known)).toEqual({ learners: ["bob"], parallel: 2, traffic: false });
+    expect(parseClassArgs(["verify"], known)).toEqual({ verb: "verify", learners: ["ann", "bob"], parallel: 4, traffic: true });
+    expect(parseClassArgs(["verify"], known, ["bob"]).learners).toEqual(["bob"]);
+    expect(parseClassArgs(["verify", "--learners", "bob", "--parallel", "2", "--no-traffic"], known)).toEqual({ verb: "verify", learners: ["bob"], parallel: 2, traffic: false });
+    expect(parseClassArgs(["reset"], known)).toMatchObject({ verb: "reset", learners: ["ann", "bob"], parallel: 2 });
+    // down may name a learner whose lab was never finished (no inventory): it removes what there is.
+    expect(parseClassArgs(["down", "--learners", "cy"], known).learners).toEqual(["cy"]);
     expect(() => parseClassArgs(["verify", "--learners", "bob,cy"], known)).toThrow("no lab for cy (no .swarmlab/<stack>/inventory.json); labs: ann, bob");
+    expect(() => parseClassArgs(["reset", "--learners", "cy"], known)).toThrow("no lab for cy");
     expect(() => parseClassArgs(["verify", "--parallel", "0"], known)).toThrow("--parallel 0: a whole number from 1 to 16");
     expect(() => parseClassArgs(["verify", "--parallel"], known)).toThrow("--parallel needs a value");
-    expect(() => parseClassArgs(["verify", "--fast"], known)).toThrow('unknown option "--fast"');
-    expect(() => parseClassArgs(["grade"], known)).toThrow('unknown verb "grade"; known: verify');
+    expect(() => parseClassArgs(["verify", "--fast"], known)).toThrow('unknown option "--fast" for verify; known: --learners, --parallel, --no-traffic');
+    expect(() => parseClassArgs(["down", "--no-traffic"], known)).toThrow('unknown option "--no-traffic" for down');
+    expect(() => parseClassArgs(["grade"], known)).toThrow('unknown verb "grade"; known: up, verify, reset, down');
     expect(() => parseClassArgs(["verify"], [])).toThrow(/no learner's lab found/);
     expect(() => parseClassArgs(["verify", "--learners", "ann,ann"], known)).toThrow(/names a learner twice/);
+  });
+
+  it("up: a count names learner-01..N, names are checked as stack names, the template is not a learner", () => {
+    expect(parseClassArgs(["up", "--learners", "3", "--from", "dev", "--hypervisors", "qemu:///system,qemu+ssh://t@hv2/system", "--parallel", "3"], [])).toEqual({
+      verb: "up",
+      learners: ["learner-01", "learner-02", "learner-03"],
+      parallel: 3,
+      traffic: true,
+      from: "dev",
+      hypervisors: ["qemu:///system", "qemu+ssh://t@hv2/system"],
+    });
+    expect(parseClassArgs(["up", "--learners", "ann,bob"], []).learners).toEqual(["ann", "bob"]);
+    expect(learnerNames(3)).toEqual(["learner-01", "learner-02", "learner-03"]);
+    expect(learnerNames(100)[99]).toBe("learner-100");
+    expect(() => parseClassArgs(["up"], [])).toThrow("up needs --learners N");
+    expect(() => parseClassArgs(["up", "--learners", "0"], [])).toThrow("--learners 0: a count from 1 to 64");
+    expect(() => parseClassArgs(["up", "--learners", "Ann"], [])).toThrow(/--learners: .*Ann/);
+    expect(() => parseClassArgs(["up", "--learners", "dev,ann", "--from", "dev"], [])).toThrow("--from dev is one of the learners");
+  });
+});
+
+describe("placing the learners' labs", () => {
+  const def = swarmOverlayLab;
+  const libvirtDefault = { name: "default", cidr: "192.168.122.0/24" };
+
+  it("spreads them over the hypervisors in turn; on each, ranges clear of the active networks and of each other", () => {
+    const active = new Map([
+      ["qemu:///system", [libvirtDefault]],
+      ["qemu+ssh://t@hv2/system", []],
+    ]);
+    const p = placeLearners(def, learnerNames(5), ["qemu:///system", "qemu+ssh://t@hv2/system"], active);
+    expect(p.map((x) => `${x.learner} ${x.uri} ${x.cidr}`)).toEqual([
+      "learner-01 qemu:///system 192.168.123.0/24",
+      "learner-02 qemu+ssh://t@hv2/system 192.168.122.0/24",
+      "learner-03 qemu:///system 192.168.124.0/24",
+      "learner-04 qemu+ssh://t@hv2/system 192.168.123.0/24",
+      "learner-05 qemu:///system 192.168.125.0/24",
+    ]);
+    expect(p[0]!.note).toBe("192.168.122.0/24 (the documented range) and the ranges before 192.168.123.0/24 are taken on qemu:///system");
+    expect(p[1]!.note).toBeUndefined();
+  });
+
+  it("skips Docker's ranges in the guests and keeps what a learner's stack already has", () => {
+    const active = new Map([["qemu:///system", [libvirtDefault, { name: "swarmlab-learner-02", cidr: "192.168.130.0/24" }]]]);
+    const existing = new Map([["learner-03", { uri: "qemu:///system", cidr: "192.168.140.0/24" }]]);
+    const p = placeLearners(def, learnerNames(3), ["qemu:///system"], active, existing);
+    // learner-02's network is active: it keeps its range; learner-03 keeps its configured one.
+    expect(p.map((x) => x.cidr)).toEqual(["192.168.123.0/24", "192.168.130.0/24", "192.168.140.0/24"]);
+    expect(p[2]!.note).toBe("keeps its configured range 192.168.140.0/24");
+    // 192.168.200.0/24 is demonet's: never a lab network.
+    const crowded = new Map([["qemu:///system", Array.from({ length: 78 }, (_, i) => ({ name: `n${i}`, cidr: `192.168.${122 + i}.0/24` }))]]);
+    expect(placeLearners(def, ["a"], ["qemu:///system"], crowded)[0]!.cidr).toBe("192.168.201.0/24");
   });
 });
