@@ -1,7 +1,9 @@
 /**
  * Where each learner's lab goes: which hypervisor (round robin over the ones given) and which
- * network range (clear of every active libvirt network on that hypervisor and of the ranges
- * given to the learners before it). Names and bridges need no allocation: every libvirt object
+ * network range: clear of every active libvirt network on ANY of the class's hypervisors and of
+ * the ranges given to the learners before it. Ranges are unique across the class, not only per
+ * hypervisor: the machine that runs the class reaches every learner's guests, so two labs on one
+ * range would be ambiguous to it, and two URIs may name the same hypervisor. Names and bridges need no allocation: every libvirt object
  * of stack S is named swarmlab-S-..., and the bridge name is a hash of that. Pure.
  */
 import { chooseLabNetwork, objectPrefixOf, type ActiveNetwork } from "../../infra/config";
@@ -30,7 +32,7 @@ export function learnerNames(count: number, prefix = "learner"): string[] {
 /**
  * Places the learners in order. A learner that already has a hypervisor and range (its stack's
  * configuration) keeps them; the others get the next hypervisor in turn and the first range free
- * on it. `active` lists each hypervisor's active libvirt networks.
+ * in the class. `active` lists each hypervisor's active libvirt networks.
  */
 export function placeLearners(lab: LabDefinition, learners: readonly string[], uris: readonly string[], active: ReadonlyMap<string, readonly ActiveNetwork[]>, existing: ReadonlyMap<string, ExistingLearner> = new Map()): Placement[] {
   if (!uris.length) throw new Error("no hypervisor to place the learners' labs on");
@@ -45,10 +47,10 @@ export function placeLearners(lab: LabDefinition, learners: readonly string[], u
     }
     const own = objectPrefixOf(learner);
     const onThis = active.get(uri) ?? [];
-    // Other learners' ranges on this hypervisor count as taken even before their networks exist.
+    // Every hypervisor's networks, and the other learners' ranges even before their networks exist.
     const taken: ActiveNetwork[] = [
-      ...onThis.filter((n) => n.name !== own),
-      ...placed.filter((p) => p.uri === uri).map((p) => ({ name: objectPrefixOf(p.learner), cidr: p.cidr })),
+      ...[...active.entries()].flatMap(([u, nets]) => nets.filter((n) => !(u === uri && n.name === own))),
+      ...placed.map((p) => ({ name: objectPrefixOf(p.learner), cidr: p.cidr })),
     ];
     const ownNet = onThis.find((n) => n.name === own);
     const choice = chooseLabNetwork(lab, taken, ownNet);
@@ -56,7 +58,7 @@ export function placeLearners(lab: LabDefinition, learners: readonly string[], u
       ? choice.note
       : choice.cidr === lab.network.cidr
         ? undefined
-        : `${lab.network.cidr} (the documented range) and the ranges before ${choice.cidr} are taken on ${uri}`;
+        : `${lab.network.cidr} (the documented range) and the ranges before ${choice.cidr} are taken (by the hypervisors' active networks or other learners)`;
     placed.push({ learner, uri, cidr: choice.cidr, ...(note ? { note } : {}) });
   }
   return placed;

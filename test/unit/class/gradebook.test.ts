@@ -159,21 +159,24 @@ describe("placing the learners' labs", () => {
   const def = swarmOverlayLab;
   const libvirtDefault = { name: "default", cidr: "192.168.122.0/24" };
 
-  it("spreads them over the hypervisors in turn; on each, ranges clear of the active networks and of each other", () => {
+  it("spreads them over the hypervisors in turn, each range unique in the class and clear of every hypervisor's networks", () => {
     const active = new Map([
       ["qemu:///system", [libvirtDefault]],
-      ["qemu+ssh://t@hv2/system", []],
+      ["qemu+ssh://t@hv2/system", [{ name: "other", cidr: "192.168.125.0/24" }]],
     ]);
     const p = placeLearners(def, learnerNames(5), ["qemu:///system", "qemu+ssh://t@hv2/system"], active);
     expect(p.map((x) => `${x.learner} ${x.uri} ${x.cidr}`)).toEqual([
       "learner-01 qemu:///system 192.168.123.0/24",
-      "learner-02 qemu+ssh://t@hv2/system 192.168.122.0/24",
-      "learner-03 qemu:///system 192.168.124.0/24",
-      "learner-04 qemu+ssh://t@hv2/system 192.168.123.0/24",
-      "learner-05 qemu:///system 192.168.125.0/24",
+      "learner-02 qemu+ssh://t@hv2/system 192.168.124.0/24",
+      "learner-03 qemu:///system 192.168.126.0/24",
+      "learner-04 qemu+ssh://t@hv2/system 192.168.127.0/24",
+      "learner-05 qemu:///system 192.168.128.0/24",
     ]);
-    expect(p[0]!.note).toBe("192.168.122.0/24 (the documented range) and the ranges before 192.168.123.0/24 are taken on qemu:///system");
-    expect(p[1]!.note).toBeUndefined();
+    expect(p[0]!.note).toBe("192.168.122.0/24 (the documented range) and the ranges before 192.168.123.0/24 are taken (by the hypervisors' active networks or other learners)");
+    // Nothing active anywhere: the first learner gets the documented range, and no note.
+    const free = placeLearners(def, learnerNames(2), ["qemu:///system"], new Map());
+    expect(free.map((x) => x.cidr)).toEqual(["192.168.122.0/24", "192.168.123.0/24"]);
+    expect(free[0]!.note).toBeUndefined();
   });
 
   it("skips Docker's ranges in the guests and keeps what a learner's stack already has", () => {
