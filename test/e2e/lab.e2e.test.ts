@@ -137,7 +137,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
       expect(await sh(host, "systemctl is-active swarmlab-init.service")).toBe("active");
       expect(await sh(host, "command -v cloud-init || echo none")).toBe("none");
       expect(await sh(host, "ip -br link show ens3 | awk '{print $1}'")).toBe("ens3");
-      expect(await sh(host, "sudo -n sshd -T | grep -E '^(passwordauthentication|permitrootlogin) ' | sort | tr '\\n' ' '")).toBe("passwordauthentication no permitrootlogin no ");
+      expect(await sh(host, "sudo -n sshd -T | grep -E '^(passwordauthentication|permitrootlogin) ' | sort | tr '\\n' ' '")).toBe("passwordauthentication no permitrootlogin no");
     }
   });
 
