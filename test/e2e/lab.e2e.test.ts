@@ -138,7 +138,7 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
       expect(await sh(host, "systemctl is-active swarmlab-init.service")).toBe("active");
       expect(await sh(host, "command -v cloud-init || echo none")).toBe("none");
       expect(await sh(host, "ip -br link show ens3 | awk '{print $1}'")).toBe("ens3");
-      expect(await sh(host, "sudo -n sshd -T | grep -E '^(passwordauthentication|permitrootlogin) ' | sort | tr '\\n' ' '")).toBe("passwordauthentication no permitrootlogin no ");
+      expect(await sh(host, "sudo -n sshd -T | grep -E '^(passwordauthentication|permitrootlogin) ' | sort | tr '\\n' ' '")).toBe("passwordauthentication no permitrootlogin no");
     }
   });
 
@@ -236,6 +236,23 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     expect(fs.readFileSync(path.join(RESULTS, "gather-docker-cli", "docker0.txt"), "utf8")).toMatch(/^docker_client=cli$/m);
     const outcomes = (rep: any) => rep.results.filter((x: any) => !x.id.startsWith("PATH-")).map((x: any) => `${x.id} ${x.outcome}`);
     expect(outcomes(viaCli)).toEqual(outcomes(viaApi));
+  });
+
+  it("npm run class -- verify grades the lab into one gradebook: HTML, CSV and JUnit, the learner's reports linked", async () => {
+    const r = await npmRun("class", "--", "verify", "--learners", STACK);
+    expect(r.code).toBe(0);
+    const dir = path.join(ROOT, r.output.match(/^\s+(\.swarmlab\/class\/[^/]+)\/gradebook\.csv$/m)![1]!);
+    const csv = fs.readFileSync(path.join(dir, "gradebook.csv"), "utf8").trim().split("\r\n");
+    expect(csv).toHaveLength(2);
+    const head = csv[0]!.split(",");
+    const row = csv[1]!.split(",");
+    expect(row.slice(0, 3)).toEqual([STACK, "swarm-overlay", "ok"]);
+    expect(row[head.indexOf("fail")]).toBe("0");
+    expect(row[head.indexOf("PATH-4")]).toBe("pass");
+    expect(fs.readFileSync(path.join(dir, "gradebook.html"), "utf8")).toContain(`<a href="${STACK}/report.html">report</a>`);
+    expect(fs.readFileSync(path.join(dir, STACK, "report.html"), "utf8")).toContain("<svg");
+    expect(fs.readFileSync(path.join(dir, "gradebook.junit.xml"), "utf8")).toMatch(/<testsuite name="e2e \(swarm-overlay\)" tests="29" failures="0" errors="0"/);
+    log(`CLASS: one learner graded in ${r.seconds.toFixed(1)} s`);
   });
 
   it("draws the live lab: every namespace and veth pair of the model is in the SVG, and the HTML report renders", async () => {
