@@ -58,7 +58,7 @@ export function placeLearners(lab: LabDefinition, learners: readonly string[], u
       ? choice.note
       : choice.cidr === lab.network.cidr
         ? undefined
-        : `${lab.network.cidr} (the documented range) and the ranges before ${choice.cidr} are taken (by the hypervisors' active networks or other learners)`;
+        : `the documented ${lab.network.cidr} and the ranges before ${choice.cidr} are taken by active libvirt networks or other learners`;
     placed.push({ learner, uri, cidr: choice.cidr, ...(note ? { note } : {}) });
   }
   return placed;

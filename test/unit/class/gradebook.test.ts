@@ -173,7 +173,7 @@ describe("placing the learners' labs", () => {
       "learner-04 qemu+ssh://t@hv2/system 192.168.127.0/24",
       "learner-05 qemu:///system 192.168.128.0/24",
     ]);
-    expect(p[0]!.note).toBe("192.168.122.0/24 (the documented range) and the ranges before 192.168.123.0/24 are taken (by the hypervisors' active networks or other learners)");
+    expect(p[0]!.note).toBe("the documented 192.168.122.0/24 and the ranges before 192.168.123.0/24 are taken by active libvirt networks or other learners");
     // Nothing active anywhere: the first learner gets the documented range, and no note.
     const free = placeLearners(def, learnerNames(2), ["qemu:///system"], new Map());
     expect(free.map((x) => x.cidr)).toEqual(["192.168.122.0/24", "192.168.123.0/24"]);
