@@ -339,7 +339,7 @@ async function run(args: LabArgs): Promise<number> {
   if (cfg?.value === "false") return 0;
   write(`\nVerifying the new lab against the documented facts (npm run verify -- --stack ${args.stack}):\n`);
   const tv = Date.now();
-  const verify = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "verify.ts"), "--stack", args.stack], { cwd: ROOT, stdio: "inherit" });
+  const verify = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "cli", "verify.ts"), "--stack", args.stack], { cwd: ROOT, stdio: "inherit" });
   write(`swarmlab: verify took ${((Date.now() - tv) / 1000).toFixed(1)} s\n`);
   if (verify.status === 0) await keepBaseline(stack, changed);
   return verify.status ?? 1;

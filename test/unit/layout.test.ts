@@ -100,4 +100,29 @@ describe("layout", () => {
     for (const f of graph.keys()) if (!state.has(f)) visit(f, [f]);
     expect(cycles).toEqual([]);
   });
+
+  it("names only files that exist where a program is run by its path (path.join(ROOT, ...) and package.json)", () => {
+    const missing: string[] = [];
+    const files = [...sources(), ...fs.readdirSync(path.join(ROOT, "test/e2e")).map((f) => `test/e2e/${f}`), ...fs.readdirSync(path.join(ROOT, "test/harness")).filter((f) => f.endsWith(".ts")).map((f) => `test/harness/${f}`)];
+    let seen = 0;
+    for (const f of files) {
+      const text = fs.readFileSync(path.join(ROOT, f), "utf8");
+      for (const m of text.matchAll(/path\.(?:join|resolve)\(ROOT,\s*((?:"[^"]+"\s*,?\s*)+)\)/g)) {
+        const parts = [...m[1]!.matchAll(/"([^"]+)"/g)].map((x) => x[1]!);
+        const rel = path.join(...parts);
+        if (!/\.(ts|sh|py)$/.test(rel)) continue;
+        seen++;
+        if (!fs.existsSync(path.join(ROOT, rel))) missing.push(`${f}: ${rel}`);
+      }
+    }
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    for (const [name, cmd] of Object.entries(pkg.scripts)) {
+      for (const m of cmd.matchAll(/(?:^|\s)((?:scripts|test|infra)\/[\w./-]+\.(?:ts|sh))/g)) {
+        seen++;
+        if (!fs.existsSync(path.join(ROOT, m[1]!))) missing.push(`package.json ${name}: ${m[1]}`);
+      }
+    }
+    expect(seen).toBeGreaterThan(10);
+    expect(missing).toEqual([]);
+  });
 });
