@@ -345,6 +345,26 @@ async function run(args: LabArgs): Promise<number> {
   return verify.status ?? 1;
 }
 
+/**
+ * Counts Ctrl-C presses. One press reaches this process more than once: the terminal signals the
+ * whole process group, and tsx, our parent, relays the same SIGINT to us again. Signals within
+ * a second of the first are that same press (counted 0), so only a press a second or more later
+ * stops at once.
+ */
+export function interruptCounter(sameWithinMs = 1000): ((now: number) => number) & { count(): number } {
+  let presses = 0;
+  let first = 0;
+  const f = (now: number): number => {
+    if (presses === 0) {
+      first = now;
+      return (presses = 1);
+    }
+    if (now - first < sameWithinMs) return 0;
+    return ++presses;
+  };
+  return Object.assign(f, { count: () => presses });
+}
+
 async function main(argv: string[]): Promise<number> {
   let args: LabArgs;
   try {
@@ -358,8 +378,11 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // The engine's own output (the failing step and its message) is already on the terminal;
     // the Automation API error repeats the whole command line and its output: say it briefly.
-    const err = e as Error & { commandResult?: { code: number } };
+    const err = e as Error & { commandResult?: { code: number; stderr?: string } };
     if (err.commandResult) {
+      // What the engine said on stderr before any step ran (a locked stack, say) was not shown.
+      const said = (err.commandResult.stderr ?? "").trim();
+      if (said) process.stderr.write(`\n${said.split("\n").slice(-10).join("\n")}\n`);
       process.stderr.write(`\nnpm run ${args.verb} failed; the messages above say why\n`);
       return err.commandResult.code > 0 ? err.commandResult.code : 1;
     }
@@ -372,10 +395,11 @@ if (require.main === module) {
   // Ctrl-C reaches the Pulumi CLI too (one process group): it stops starting new steps and waits
   // for those under way, and the program it talks to lives in this process, so stay alive until
   // it is done. A second Ctrl-C stops at once; `npm run up` again picks up where it stopped.
-  let interrupts = 0;
+  const ctrlC = interruptCounter();
   process.on("SIGINT", () => {
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write("\nswarmlab: interrupted; waiting for the steps under way to finish (Ctrl-C again to stop at once)\n");
+    const n = ctrlC(Date.now());
+    if (n > 1) process.exit(130);
+    if (n === 1) process.stderr.write("\nswarmlab: interrupted; waiting for the steps under way to finish (Ctrl-C again to stop at once)\n");
   });
-  main(process.argv.slice(2)).then((code) => process.exit(interrupts && code === 0 ? 130 : code));
+  main(process.argv.slice(2)).then((code) => process.exit(ctrlC.count() && code === 0 ? 130 : code));
 }

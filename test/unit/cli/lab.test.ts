@@ -1,6 +1,6 @@
 /** `npm run up|preview|refresh|down|pulumi`: argument checking and the phase timing line. */
 import { describe, expect, it } from "vitest";
-import { parseLabArgs, phaseTimes } from "../../../scripts/cli/lab";
+import { interruptCounter, parseLabArgs, phaseTimes } from "../../../scripts/cli/lab";
 
 describe("lab CLI arguments", () => {
   it("defaults to stack dev and takes --stack NAME or --stack=NAME", () => {
@@ -49,5 +49,18 @@ describe("phase timings of up", () => {
   it("leaves out the phases whose steps were left as they were", () => {
     expect(phaseTimes([ev("swarmlab-dev-docker1-domain", 5, "same"), ev("swarmlab-dev-workload-service", 30, "update")])).toBe("workload 30.0 s");
     expect(phaseTimes([])).toBe("");
+  });
+});
+
+describe("Ctrl-C during npm run up", () => {
+  it("takes the same press relayed by tsx (within a second) as one; a press a second later stops at once", () => {
+    const c = interruptCounter();
+    expect(c(10_000)).toBe(1);
+    // The terminal signals the process group and tsx relays the same SIGINT: not a second press.
+    expect(c(10_003)).toBe(0);
+    expect(c(10_900)).toBe(0);
+    expect(c.count()).toBe(1);
+    expect(c(11_200)).toBe(2);
+    expect(c.count()).toBe(2);
   });
 });
