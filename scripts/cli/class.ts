@@ -24,6 +24,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { validateStackName, type ActiveNetwork } from "../../infra/config";
+import { UsageError } from "../lib/verify/errors";
 import { activeNetworks } from "../../infra/libvirt/inspect";
 import { labNamed, UnknownLabError } from "../../labs";
 import { learnerNames, placeLearners, type ExistingLearner, type Placement } from "../lib/class/allocate";
@@ -51,8 +52,6 @@ const USAGE = `usage: npm run class -- VERB [options]
 
 Exit codes: 0 every learner's step succeeded (verify: no lab with a failed, unchecked or
 missing fact); 1 some did not; 2 usage error.`;
-
-class UsageError extends Error {}
 
 type Verb = "up" | "verify" | "reset" | "down";
 const VERBS: readonly Verb[] = ["up", "verify", "reset", "down"];
