@@ -383,7 +383,7 @@ export const SPECIAL_RANGES: { cidr: string; why: string }[] = [
 export function dockerRanges(lab: LabDefinition): { cidr: string; what: string }[] {
   const d0 = parseIPv4(DOCUMENTED.docker0.address);
   return [
-    { cidr: lab.workload.overlay.subnet, what: `the lab's overlay network ${lab.workload.overlay.name}` },
+    ...lab.subnets,
     { cidr: DOCUMENTED.ingress.subnet, what: "Docker's ingress overlay network" },
     {
       cidr: d0 === undefined ? "" : networkOf(d0, DOCUMENTED.docker0.prefixlen).text,
@@ -679,7 +679,7 @@ export function validateConfig(raw: RawConfig, ctx: ValidateContext): LabConfig 
     problems.push(`${ns}:dockerVersion = ${show(dockerVersion)} is not a version such as 20.10 or 24.0.7`);
   }
 
-  const workloadImage = scalar(problems, "workloadImage", raw.workloadImage)?.trim() || lab.workload.service.defaultImage;
+  const workloadImage = scalar(problems, "workloadImage", raw.workloadImage)?.trim() || lab.defaultImage;
   if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/.test(workloadImage)) {
     problems.push(`${ns}:workloadImage = ${show(workloadImage)} is not a Docker image reference such as alpine, alpine:3.19 or registry:5000/team/img:tag`);
   }

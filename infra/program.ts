@@ -38,14 +38,18 @@ export function inventoryOf(cfg: LabConfig, keyFile: string) {
     sshKeyFile: keyFile,
     network: { cidr: cfg.network.cidr, gateway: cfg.network.gateway },
     hosts: cfg.hosts.map((h) => ({ name: h.name, hostname: h.hostname, address: h.address, role: h.role })),
-    workload: {
-      overlay: w.overlay.name,
-      subnet: w.overlay.subnet,
-      gateway: w.overlay.gateway,
-      service: w.service.name,
-      replicas: w.service.replicas,
-      image: cfg.workloadImage,
-    },
+    ...(w
+      ? {
+          workload: {
+            overlay: w.overlay.name,
+            subnet: w.overlay.subnet,
+            gateway: w.overlay.gateway,
+            service: w.service.name,
+            replicas: w.service.replicas,
+            image: cfg.workloadImage,
+          },
+        }
+      : {}),
     pathTarget: cfg.pathTarget,
   };
 }
@@ -72,14 +76,8 @@ export function sshConfigOf(cfg: LabConfig, keyFile: string, knownHostsFile: str
 
 /** What the workload step (and `npm run reset`'s readiness check) runs with. */
 export function workloadArgsOf(cfg: LabConfig, timeoutSec: number): WorkloadArgs {
-  const w = cfg.lab.workload;
   return {
-    overlay: w.overlay.name,
-    subnet: w.overlay.subnet,
-    service: w.service.name,
-    replicas: w.service.replicas,
     image: cfg.workloadImage,
-    command: w.service.command,
     pull: cfg.workloadImagePull,
     nodes: cfg.hosts.map((h) => h.hostname),
     timeoutSec,

@@ -16,14 +16,25 @@ export interface LabHost {
   hostOffset: number;
 }
 
+/** The overlay network and the service whose tasks verify's gather looks into (exec, sandboxes). */
+export interface SwarmWorkloadDefinition {
+  overlay: { name: string; driver: "overlay"; subnet: string; gateway: string };
+  service: { name: string; replicas: number; command: string[] };
+}
+
 /** The names and ranges a lab is built with (what `up` builds, what verify expects). */
 export interface LabDefinition {
   name: string;
   /** Documented underlay network (HOST-2). */
   network: { cidr: string };
   hosts: LabHost[];
-  workload: {
-    overlay: { name: string; driver: "overlay"; subnet: string; gateway: string };
-    service: { name: string; replicas: number; command: string[]; defaultImage: string };
-  };
+  /** The image the lab's containers run when `swarmlab:workloadImage` is not set. */
+  defaultImage: string;
+  /**
+   * Fixed ranges the lab's own Docker networks use inside the guests: a lab network overlapping
+   * one would be routed into Docker (config refuses it).
+   */
+  subnets: { cidr: string; what: string }[];
+  /** The lab's overlay and service, for labs built around one (the gather execs into its tasks). */
+  workload?: SwarmWorkloadDefinition;
 }

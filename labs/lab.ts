@@ -20,7 +20,7 @@ export interface AddressPool {
   maskLength: number;
 }
 
-export type { HostRole, LabDefinition, LabHost } from "./definition";
+export type { HostRole, LabDefinition, LabHost, SwarmWorkloadDefinition } from "./definition";
 
 /** One documented fact: what the seeds show, where, and how newer engines differ. */
 export interface LabFact {
@@ -34,17 +34,12 @@ export interface LabFact {
   newerEngines?: string;
 }
 
-/** What the workload script is built from (names from the definition, image and timing from the config). */
+/** What every lab's workload script is built from (the image and timing from the config). */
 export interface WorkloadArgs {
-  overlay: string;
-  subnet: string;
-  service: string;
-  replicas: number;
   image: string;
-  command: string[];
   /** false: use the image present on the nodes (no registry lookup). */
   pull: boolean;
-  /** Node hostnames that must be Ready before the service is created (so tasks spread). */
+  /** Node hostnames that must be Ready before the lab's services are created (so tasks spread). */
   nodes: string[];
   timeoutSec: number;
 }
@@ -100,7 +95,12 @@ export interface Lab {
   facts: readonly LabFact[];
   /** `docker swarm init`'s address pool and the manager's port, as the lab's facts document them. */
   swarm: { addressPool: AddressPool; port: number };
-  /** The guest script that builds the lab's networks and service on the swarm (run on the manager). */
+  /**
+   * The guest script that builds the lab's networks, services and containers on the swarm (run
+   * as root on the manager, by `up` and again by `reset`). It labels what it creates with
+   * `swarmlab.lab=<name>` and first removes what another lab labelled (labs/switch.ts), so that
+   * `up` switching labs on running hosts replaces only the lab's own part. Idempotent.
+   */
   workload(args: WorkloadArgs): string;
   /** Where docker keeps its network namespaces on the hosts (what the gather lists and the model names). */
   netnsDir: string;

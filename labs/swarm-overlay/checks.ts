@@ -17,7 +17,7 @@
  * subnet, service, replicas), lab.ts (service command) and DOCUMENTED in
  * facts.ts (Docker's own constants). Nothing lab-specific is written here.
  */
-import type { LabDefinition } from "../lab";
+import { type OverlayInventory, type OverlayLabDefinition, withWorkload } from "./lab";
 import { canonicalCidr, inCidr, nthAddressIn, prefixOf } from "../../scripts/lib/ipv4";
 import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
 import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/lib/verify/model";
@@ -31,8 +31,8 @@ import { judgeObservations } from "./traffic-checks";
 
 export interface CheckContext {
   model: LabModel;
-  lab: LabDefinition;
-  inventory: Inventory;
+  lab: OverlayLabDefinition;
+  inventory: OverlayInventory;
 }
 
 /**
@@ -974,7 +974,8 @@ function trafficResult(judged: TrafficEvidence | undefined, f: Fact): FactResult
 }
 
 /** Run one check per fact (all, or those in `only`), in FACTS order. Pure. */
-export function runChecks(ctx: CheckContext, opts: { only?: readonly string[] } = {}): FactResult[] {
+export function runChecks(given: Omit<CheckContext, "inventory"> & { inventory: Inventory }, opts: { only?: readonly string[] } = {}): FactResult[] {
+  const ctx: CheckContext = { ...given, inventory: withWorkload(given.inventory, given.lab) };
   const wanted = opts.only && opts.only.length ? new Set(opts.only) : undefined;
   const out: FactResult[] = [];
   let judged: TrafficEvidence | undefined;

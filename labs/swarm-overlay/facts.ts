@@ -8,14 +8,9 @@
  * ports), which no lab definition sets.
  */
 
-export const SEEDS = {
-  "000": "000_d9014c85a6bbb97f.txt",
-  "002": "002_d833767e755968c0.txt",
-  "003": "003_0e0fcb137b8105a5.txt",
-  "004": "004_83d7ccb3d7026bad.txt",
-} as const;
+import { SEEDS, type SeedId } from "../kit";
 
-export type SeedId = keyof typeof SEEDS;
+export { SEEDS, type SeedId };
 
 /** The traffic facts: the traffic probe yields their evidence (probes.ts), traffic-checks.ts judges it. */
 export const TRAFFIC_FACT_IDS = ["PATH-1", "PATH-2", "PATH-3", "PATH-4"] as const;

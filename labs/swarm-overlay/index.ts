@@ -16,7 +16,10 @@ export const swarmOverlay: Lab = {
   definition: swarmOverlayLab,
   facts: FACTS,
   swarm: { addressPool: { pool: ingressPool, maskLength: Number(ingressPool.split("/")[1]) }, port: DOCUMENTED.swarmPort },
-  workload: workloadScript,
+  workload: (a) => {
+    const { overlay, service } = swarmOverlayLab.workload;
+    return workloadScript({ ...a, overlay: overlay.name, subnet: overlay.subnet, service: service.name, replicas: service.replicas, command: service.command });
+  },
   netnsDir: DOCUMENTED.netnsDir,
   traffic: trafficProbe,
   check: (model, inventory, opts = {}) => runChecks({ model, lab: swarmOverlayLab, inventory }, opts),

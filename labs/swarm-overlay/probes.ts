@@ -15,6 +15,7 @@ import * as path from "node:path";
 import type { Probe } from "../lab";
 import { inCidr } from "../../scripts/lib/ipv4";
 import { DOCUMENTED, FACTS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
+import { withWorkload } from "./lab";
 import { judgeObservations } from "./traffic-checks";
 import { MARK, type NotProbed, parseSteps, parseTrafficOutput, resolvePlan, runTrafficScript, type TrafficEvidence, type TrafficNotRun, type TrafficObservations, type TrafficPlan } from "./traffic";
 import { UsageError } from "../../scripts/lib/verify/errors";
@@ -39,17 +40,18 @@ export const DOCUMENTED_VNI = DOCUMENTED.vxlan.demonetId;
  * itself or the facts concerned are skipped.
  */
 export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { from?: string; to?: string; vni?: number } = {}): { host: string; plan: TrafficPlan } {
+  const w = withWorkload(inv).workload;
   const from = inv.hosts.find((h) => h.name === (opts.from ?? inv.hosts[0]!.name));
   if (!from) throw new Error(`host ${opts.from} is not in the inventory`);
   const to = inv.hosts.find((h) => h.name === (opts.to ?? inv.hosts.find((x) => x.name !== from.name)?.name));
   if (!to || to.name === from.name) throw new Error("PATH-3/4 need a second host in the inventory");
   const hostModel = (name: string) => model.hosts.find((h) => h.name === name);
-  const taskNs = (name: string) => hostModel(name)?.namespaces.find((n) => n.kind === "sandbox" && (n.task?.service === undefined || n.task.service === inv.workload.service));
+  const taskNs = (name: string) => hostModel(name)?.namespaces.find((n) => n.kind === "sandbox" && (n.task?.service === undefined || n.task.service === w.service));
   const plan: TrafficPlan = {
-    service: inv.workload.service,
-    overlay: inv.workload.overlay,
-    overlaySubnet: inv.workload.subnet,
-    overlayGateway: inv.workload.gateway,
+    service: w.service,
+    overlay: w.overlay,
+    overlaySubnet: w.subnet,
+    overlayGateway: w.gateway,
     labCidr: inv.network.cidr,
     pathTarget: inv.pathTarget,
     localAddress: from.address,
@@ -61,14 +63,14 @@ export function trafficPlanFromModel(inv: Inventory, model: LabModel, opts: { fr
     plan.container = mine.task.containerId;
     if (mine.id !== "host") plan.sandbox = mine.id;
   }
-  const ovl = hostModel(from.name)?.namespaces.find((n) => n.kind === "overlay" && n.network?.name === inv.workload.overlay);
+  const ovl = hostModel(from.name)?.namespaces.find((n) => n.kind === "overlay" && n.network?.name === w.overlay);
   if (ovl) plan.overlayNamespace = ovl.id;
-  const vxlanIds = hostModel(from.name)?.networks?.find((n) => n.name === inv.workload.overlay)?.options["com.docker.network.driver.overlay.vxlanid_list"];
+  const vxlanIds = hostModel(from.name)?.networks?.find((n) => n.name === w.overlay)?.options["com.docker.network.driver.overlay.vxlanid_list"];
   if (vxlanIds !== undefined && /^[0-9,]*$/.test(vxlanIds)) plan.vxlanIdList = vxlanIds;
   const peer = taskNs(to.name);
   const peerAddr = peer?.interfaces
     .flatMap((i) => i.addresses)
-    .find((a) => a.family === "inet" && inCidr(inv.workload.subnet, a.local) && a.prefixlen < 32)?.local;
+    .find((a) => a.family === "inet" && inCidr(w.subnet, a.local) && a.prefixlen < 32)?.local;
   if (peerAddr) plan.peerTaskAddress = peerAddr;
   const nic = hostModel(from.name)
     ?.namespaces.find((n) => n.kind === "host")

@@ -4,6 +4,8 @@
  * functions producing text, shellcheck-ed in the unit tests; infra runs them on the manager.
  */
 import type { WorkloadArgs } from "../lab";
+import { labLabel, otherLabsRemoved } from "../switch";
+import { swarmOverlayLab } from "./lab";
 import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shell";
 
 
@@ -15,7 +17,16 @@ import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shel
  * service update --image`) and spreads tasks stacked on one node (a service made without the
  * per-node limit). On timeout it prints `docker service ps --no-trunc` so the user sees why.
  */
-export function workloadScript(a: WorkloadArgs): string {
+export interface OverlayWorkloadArgs extends WorkloadArgs {
+  overlay: string;
+  subnet: string;
+  service: string;
+  replicas: number;
+  command: string[];
+}
+
+export function workloadScript(a: OverlayWorkloadArgs): string {
+  const label = labLabel(swarmOverlayLab.name);
   const create = [
     "docker service create --detach",
     ...(a.pull ? [] : ["--no-resolve-image"]),
@@ -23,6 +34,7 @@ export function workloadScript(a: WorkloadArgs): string {
     ...(a.replicas <= a.nodes.length ? ["--replicas-max-per-node 1"] : []),
     `--network ${shq(a.overlay)}`,
     `--name ${shq(a.service)}`,
+    label,
     shq(a.image),
     ...a.command.map(shq),
   ].join(" ");
@@ -33,7 +45,7 @@ export function workloadScript(a: WorkloadArgs): string {
     shq(a.service),
   ].join(" ");
   return `${HEADER}
-deadline=$(( $(date +%s) + ${a.timeoutSec} ))
+${otherLabsRemoved(swarmOverlayLab.name)}deadline=$(( $(date +%s) + ${a.timeoutSec} ))
 expired() { [ "$(date +%s)" -ge "$deadline" ]; }
 diagnose() {
   echo "--- docker node ls" >&2; docker node ls >&2 || true
@@ -43,7 +55,7 @@ if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
   have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
   [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
 else
-  docker network create -d overlay --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
+  docker network create -d overlay ${label} --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
 fi
 spread() {
   running=$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2=="Running"')

@@ -119,3 +119,39 @@ export function parseFramedOutput(text: string, command = "gather script"): Fram
   }
   return out;
 }
+
+/**
+ * The framing in bash, for the probes' scripts (the gather script has its own, built for
+ * concurrency): `swl_section KEY CMD [ARGS...]` runs CMD once (stdin from /dev/null) and prints
+ * its framed stdout, exit code and stderr; `swl_done` prints the closing marker. Keys are one
+ * word ([A-Za-z0-9_./@:-]). Needs bash 4.2 and mktemp.
+ */
+export const FRAMING_BASH = `export LC_ALL=C
+swl_tmp=$(mktemp -d) || exit 97
+trap 'rm -rf "$swl_tmp"' EXIT
+swl_count=0
+swl_section() {
+  local key=$1 rc out err
+  shift
+  "$@" >"$swl_tmp/out" 2>"$swl_tmp/err" </dev/null
+  rc=$?
+  out=""
+  IFS= read -r -d '' out <"$swl_tmp/out"
+  printf '${MARK}begin %s\\n%s' "$key" "$out"
+  if [ -n "$out" ] && [ "\${out: -1}" != $'\\n' ]; then printf '\\n'; fi
+  printf '${MARK}end %s rc=%d bytes=%d\\n' "$key" "$rc" "\${#out}"
+  if [ -s "$swl_tmp/err" ]; then
+    err=""
+    IFS= read -r -d '' err <"$swl_tmp/err"
+    err=\${err:0:2000}
+    err=\${err//$'\\n'@@/$'\\n'@ @}
+    [ "\${err:0:2}" = "@@" ] && err="@ @\${err:2}"
+    printf '${MARK}stderr %s\\n%s' "$key" "$err"
+    if [ "\${err: -1}" != $'\\n' ]; then printf '\\n'; fi
+    printf '${MARK}stderr-end %s\\n' "$key"
+  fi
+  swl_count=$((swl_count + 1))
+  return "$rc"
+}
+swl_done() { printf '${MARK}done sections=%d\\n' "$swl_count"; }
+`;

@@ -349,7 +349,7 @@ def container_inspect():
         ns["Networks"] = pick(c, "NetworkSettings", "Networks")
         out["NetworkSettings"] = ns
         lines.append(dumps(out))
-        if labels.get("com.docker.swarm.service.name") == SERVICE and pick(c, "State", "Running") is True:
+        if SERVICE and labels.get("com.docker.swarm.service.name") == SERVICE and pick(c, "State", "Running") is True:
             tasks.append(c.get("Id"))
     state["tasks"] = tasks
     return "".join(l + "\n" for l in lines)
@@ -413,8 +413,9 @@ def main():
             f.write("1\n" if manager else "0\n")
     if manager:
         section("docker-node-ls", node_rows)
-        section("docker-service-ps", service_ps)
-        section("docker-service-inspect", service_inspect)
+        if SERVICE:
+            section("docker-service-ps", service_ps)
+            section("docker-service-inspect", service_inspect)
     if section("docker-network-ids", network_ids):
         section("docker-network-inspect", network_inspect)
     if section("docker-container-ids", container_ids) and section("docker-inspect", container_inspect):

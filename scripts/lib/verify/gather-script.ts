@@ -20,10 +20,10 @@ import { MARK } from "../framing";
 export const GATHER_SCRIPT_VERSION = 4;
 
 export interface GatherScriptOptions {
-  /** Service whose tasks are inspected (`docker exec ... ip addr`). */
-  service: string;
+  /** Service whose tasks are inspected (`docker exec ... ip addr`); none: no service sections. */
+  service?: string;
   /** The lab's overlay network (for the record in the meta section). */
-  overlay: string;
+  overlay?: string;
   /** Where docker keeps its namespaces. */
   netnsDir?: string;
   /** Pretend `ip -j` is unavailable (to exercise the CentOS 7 text path). */
@@ -89,8 +89,8 @@ export const INFO_FORMAT_OLD = `{${INFO_FIELDS}}`;
 /** Build the gather script. Pure: same options, same text. */
 export function buildGatherScript(opts: GatherScriptOptions): string {
   const netnsDir = opts.netnsDir ?? DEFAULT_NETNS_DIR;
-  assertSafeName("service", opts.service);
-  assertSafeName("overlay", opts.overlay);
+  if (opts.service !== undefined) assertSafeName("service", opts.service);
+  if (opts.overlay !== undefined) assertSafeName("overlay", opts.overlay);
   assertSafeName("netnsDir", netnsDir);
   const timeout = Math.max(1, Math.floor(opts.commandTimeout ?? 60));
   const dockerSocket = opts.dockerSocket ?? "/var/run/docker.sock";
@@ -107,8 +107,8 @@ swl_start=\${EPOCHREALTIME/./}
 PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export PATH
 SWL_NETNS_DIR=${shellQuote(netnsDir)}
-SWL_SERVICE=${shellQuote(opts.service)}
-SWL_OVERLAY=${shellQuote(opts.overlay)}
+SWL_SERVICE=${shellQuote(opts.service ?? "")}
+SWL_OVERLAY=${shellQuote(opts.overlay ?? "")}
 SWL_FORCE_TEXT=${opts.forceText ? 1 : 0}
 SWL_EXPECT_MANAGER=${opts.manager ? 1 : 0}
 SWL_INFO_FMT=${shellQuote(INFO_FORMAT)}
@@ -266,6 +266,7 @@ swl_listing() {
 
 swl_manager_sections() {
   swl_section docker-node-ls swl_listing docker node ls
+  [ -n "$SWL_SERVICE" ] || return 0
   swl_section docker-service-ps swl_listing docker service ps "$SWL_SERVICE" --no-trunc
   swl_section docker-service-inspect docker service inspect --format "$SWL_SERVICE_FMT" "$SWL_SERVICE"
 }
@@ -300,7 +301,7 @@ swl_container_inspect() {
 }
 # The service's running tasks: the lines of the inspect whose service label is ours.
 swl_tasks() {
-  [ -s "$swl_jt/inspect" ] || return 0
+  [ -s "$swl_jt/inspect" ] && [ -n "$SWL_SERVICE" ] || return 0
   swl_re='^[{]"Id":"([0-9a-f]+)"'
   while IFS= read -r swl_line; do
     [[ $swl_line =~ $swl_re ]] || continue
@@ -457,10 +458,13 @@ if [ "$SWL_EXPECT_MANAGER" = 1 ]; then
   # info, and are kept only if docker info agrees.
   swl_job 2 swl_section docker-node-ls swl_listing docker node ls &
   swl_p2=$!
-  swl_job 3 swl_section docker-service-ps swl_listing docker service ps "$SWL_SERVICE" --no-trunc &
-  swl_p3=$!
-  swl_job 4 swl_section docker-service-inspect docker service inspect --format "$SWL_SERVICE_FMT" "$SWL_SERVICE" &
-  swl_p4=$!
+  swl_p3="" swl_p4=""
+  if [ -n "$SWL_SERVICE" ]; then
+    swl_job 3 swl_section docker-service-ps swl_listing docker service ps "$SWL_SERVICE" --no-trunc &
+    swl_p3=$!
+    swl_job 4 swl_section docker-service-inspect docker service inspect --format "$SWL_SERVICE_FMT" "$SWL_SERVICE" &
+    swl_p4=$!
+  fi
 fi
 swl_job 5 swl_job_networks &
 swl_p5=$!
@@ -491,8 +495,8 @@ if [ "$SWL_DOCKER_CLIENT" = api ]; then
   :
 elif [ "$SWL_EXPECT_MANAGER" = 1 ]; then
   swl_collect 2 "$swl_p2" "$SWL_IS_MANAGER"
-  swl_collect 3 "$swl_p3" "$SWL_IS_MANAGER"
-  swl_collect 4 "$swl_p4" "$SWL_IS_MANAGER"
+  [ -z "$swl_p3" ] || swl_collect 3 "$swl_p3" "$SWL_IS_MANAGER"
+  [ -z "$swl_p4" ] || swl_collect 4 "$swl_p4" "$SWL_IS_MANAGER"
 fi
 if [ -n "\${swl_p5:-}" ]; then
   swl_collect 5 "$swl_p5"

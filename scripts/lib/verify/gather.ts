@@ -190,8 +190,8 @@ export async function gather(opts: GatherOptions): Promise<Gathered> {
   // One script per role: on the inventory's managers the manager's listings start at once.
   const scriptFor = (host: InventoryHost): string =>
     buildGatherScript({
-      service: inventory.workload.service,
-      overlay: inventory.workload.overlay,
+      service: inventory.workload?.service,
+      overlay: inventory.workload?.overlay,
       netnsDir: opts.netnsDir,
       forceText: opts.forceText,
       dockerClient: opts.dockerCli ? "cli" : "auto",

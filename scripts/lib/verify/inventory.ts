@@ -31,7 +31,8 @@ export interface Inventory {
   sshKeyFile: string;
   network: { cidr: string; gateway: string };
   hosts: InventoryHost[];
-  workload: {
+  /** The lab's overlay and service (labs built around one; absent: the lab's own, or none). */
+  workload?: {
     overlay: string;
     subnet: string;
     gateway: string;
@@ -144,18 +145,7 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
   }
   if (!hosts.some((h) => h.role === "manager")) throw new InventoryError("hosts", "no host has role \"manager\"");
 
-  const wRaw = field(raw, "workload", "");
-  if (!isObj(wRaw)) throw new InventoryError("workload", "must be an object { overlay, subnet, gateway, service, replicas, image }");
-  const overlay = reqString(wRaw, "overlay", "workload", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a docker network name");
-  const subnet = reqCidr(wRaw, "subnet", "workload");
-  const wGateway = reqIPv4(wRaw, "gateway", "workload");
-  if (!inCidr(subnet, wGateway)) throw new InventoryError("workload.gateway", `${wGateway} is not inside workload.subnet ${subnet}`);
-  const service = reqString(wRaw, "service", "workload", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a docker service name");
-  const replicas = field(wRaw, "replicas", "workload");
-  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 1) {
-    throw new InventoryError("workload.replicas", `must be a positive integer, got ${JSON.stringify(replicas)}`);
-  }
-  const image = reqString(wRaw, "image", "workload");
+  const workload = raw["workload"] === undefined ? undefined : validateWorkload(raw["workload"]);
 
   let pathTarget = gateway;
   if (raw["pathTarget"] !== undefined) {
@@ -173,9 +163,24 @@ function validate(raw: unknown, opts: LoadOptions): Inventory {
     sshKeyFile,
     network: { cidr, gateway },
     hosts,
-    workload: { overlay, subnet, gateway: wGateway, service, replicas, image },
+    ...(workload ? { workload } : {}),
     pathTarget,
   };
+}
+
+function validateWorkload(wRaw: unknown): NonNullable<Inventory["workload"]> {
+  if (!isObj(wRaw)) throw new InventoryError("workload", "must be an object { overlay, subnet, gateway, service, replicas, image }");
+  const overlay = reqString(wRaw, "overlay", "workload", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a docker network name");
+  const subnet = reqCidr(wRaw, "subnet", "workload");
+  const wGateway = reqIPv4(wRaw, "gateway", "workload");
+  if (!inCidr(subnet, wGateway)) throw new InventoryError("workload.gateway", `${wGateway} is not inside workload.subnet ${subnet}`);
+  const service = reqString(wRaw, "service", "workload", /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a docker service name");
+  const replicas = field(wRaw, "replicas", "workload");
+  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 1) {
+    throw new InventoryError("workload.replicas", `must be a positive integer, got ${JSON.stringify(replicas)}`);
+  }
+  const image = reqString(wRaw, "image", "workload");
+  return { overlay, subnet, gateway: wGateway, service, replicas, image };
 }
 
 export function defaultInventoryPath(stack: string, cwd = process.cwd()): string {
@@ -209,7 +214,7 @@ export function inventoryFromLab(
   opts: { stack: string; user: string; sshKeyFile: string; gateway?: string; image?: string; pathTarget?: string },
 ): Inventory {
   const gateway = opts.gateway ?? nthAddressIn(lab.network.cidr, 1)!;
-  const overlay = lab.workload.overlay;
+  const w = lab.workload;
   return {
     lab: lab.name,
     stack: opts.stack,
@@ -217,14 +222,18 @@ export function inventoryFromLab(
     sshKeyFile: opts.sshKeyFile,
     network: { cidr: lab.network.cidr, gateway },
     hosts: lab.hosts.map((h) => ({ name: h.name, hostname: h.hostname, address: nthAddressIn(lab.network.cidr, h.hostOffset)!, role: h.role })),
-    workload: {
-      overlay: overlay.name,
-      subnet: overlay.subnet,
-      gateway: overlay.gateway,
-      service: lab.workload.service.name,
-      replicas: lab.workload.service.replicas,
-      image: opts.image ?? lab.workload.service.defaultImage,
-    },
+    ...(w
+      ? {
+          workload: {
+            overlay: w.overlay.name,
+            subnet: w.overlay.subnet,
+            gateway: w.overlay.gateway,
+            service: w.service.name,
+            replicas: w.service.replicas,
+            image: opts.image ?? lab.defaultImage,
+          },
+        }
+      : {}),
     pathTarget: opts.pathTarget ?? gateway,
   };
 }
@@ -233,11 +242,15 @@ export function inventoryFromLab(
 export function compareWithLab(inv: Inventory, lab: LabDefinition): string[] {
   const notes: string[] = [];
   if (inv.network.cidr !== lab.network.cidr) notes.push(`network.cidr ${inv.network.cidr} differs from lab.ts ${lab.network.cidr}`);
-  if (inv.workload.overlay !== lab.workload.overlay.name) notes.push(`workload.overlay ${inv.workload.overlay} differs from lab.ts ${lab.workload.overlay.name}`);
-  if (inv.workload.subnet !== lab.workload.overlay.subnet) notes.push(`workload.subnet ${inv.workload.subnet} differs from lab.ts ${lab.workload.overlay.subnet}`);
-  if (inv.workload.gateway !== lab.workload.overlay.gateway) notes.push(`workload.gateway ${inv.workload.gateway} differs from lab.ts ${lab.workload.overlay.gateway}`);
-  if (inv.workload.service !== lab.workload.service.name) notes.push(`workload.service ${inv.workload.service} differs from lab.ts ${lab.workload.service.name}`);
-  if (inv.workload.replicas !== lab.workload.service.replicas) notes.push(`workload.replicas ${inv.workload.replicas} differs from lab.ts ${lab.workload.service.replicas}`);
+  const iw = inv.workload;
+  const lw = lab.workload;
+  if (iw && lw) {
+    if (iw.overlay !== lw.overlay.name) notes.push(`workload.overlay ${iw.overlay} differs from lab.ts ${lw.overlay.name}`);
+    if (iw.subnet !== lw.overlay.subnet) notes.push(`workload.subnet ${iw.subnet} differs from lab.ts ${lw.overlay.subnet}`);
+    if (iw.gateway !== lw.overlay.gateway) notes.push(`workload.gateway ${iw.gateway} differs from lab.ts ${lw.overlay.gateway}`);
+    if (iw.service !== lw.service.name) notes.push(`workload.service ${iw.service} differs from lab.ts ${lw.service.name}`);
+    if (iw.replicas !== lw.service.replicas) notes.push(`workload.replicas ${iw.replicas} differs from lab.ts ${lw.service.replicas}`);
+  } else if (iw && !lw) notes.push(`workload ${iw.service} on ${iw.overlay}: lab ${lab.name} has no overlay service`);
   const labHosts = lab.hosts.map((h) => `${h.hostname}/${h.role}`).sort().join(", ");
   const invHosts = inv.hosts.map((h) => `${h.hostname}/${h.role}`).sort().join(", ");
   if (labHosts !== invHosts) notes.push(`hosts ${invHosts} differ from lab.ts ${labHosts}`);

@@ -312,8 +312,8 @@ describe("network ranges the lab must not use", () => {
     );
   });
 
-  it("takes the overlay range from the lab definition", () => {
-    const lab = { ...swarmOverlayLab, workload: { ...swarmOverlayLab.workload, overlay: { ...swarmOverlayLab.workload.overlay, subnet: "10.50.0.0/24" } } };
+  it("takes the ranges of the lab's own networks from the lab definition", () => {
+    const lab = { ...swarmOverlayLab, subnets: [{ cidr: "10.50.0.0/24", what: "the lab's overlay network demonet" }] };
     const labs = (name: string) => (name === "swarm-overlay" ? { ...swarmOverlay, definition: lab } : undefined);
     expect(problems({ networkCidr: "192.168.200.0/24" }, { labs })).toEqual([]);
     expect(only({ networkCidr: "10.50.0.0/16" }, { labs })).toMatch(/overlaps 10.50.0.0\/24, the lab's overlay network demonet/);

@@ -102,8 +102,7 @@ export function liveModel(mode: Mode = "json"): { inventory: Inventory; model: L
 }
 
 export function check(model: LabModel, inventory: Inventory, only?: string[]): FactResult[] {
-  const ctx: CheckContext = { model, lab: swarmOverlayLab, inventory };
-  return runChecks(ctx, only ? { only } : {});
+  return runChecks({ model, lab: swarmOverlayLab, inventory }, only ? { only } : {});
 }
 
 export function outcomes(results: FactResult[]): Record<string, string> {

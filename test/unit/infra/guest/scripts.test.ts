@@ -141,13 +141,13 @@ describe("guest scripts", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const calls = bin.calls();
-    expect(calls).toContain("network create -d overlay --subnet 192.168.200.0/24 demonet");
-    expect(calls).toContain("service create --detach --replicas 2 --replicas-max-per-node 1 --network demonet --name demoservice alpine sleep 50000");
+    expect(calls).toContain("network create -d overlay --label swarmlab.lab=swarm-overlay --subnet 192.168.200.0/24 demonet");
+    expect(calls).toContain("service create --detach --replicas 2 --replicas-max-per-node 1 --network demonet --name demoservice --label swarmlab.lab=swarm-overlay alpine sleep 50000");
   });
 
   it("workload without pulling adds --no-resolve-image", () => {
     expect(workloadScript({ ...workload, pull: false, image: "swarmlab/busybox-static:local" })).toContain(
-      "docker service create --detach --no-resolve-image --replicas 2 --replicas-max-per-node 1 --network 'demonet' --name 'demoservice' 'swarmlab/busybox-static:local' 'sleep' '50000'",
+      "docker service create --detach --no-resolve-image --replicas 2 --replicas-max-per-node 1 --network 'demonet' --name 'demoservice' --label 'swarmlab.lab=swarm-overlay' 'swarmlab/busybox-static:local' 'sleep' '50000'",
     );
   });
 

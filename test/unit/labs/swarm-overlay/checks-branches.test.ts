@@ -233,7 +233,7 @@ describe("WL-2", () => {
   describe("the image is the inventory's, with or without registry, library prefix, tag and digest", () => {
     const withImage = (image: string, observed: string): string => {
       const inv = clone(INV);
-      inv.workload.image = image;
+      inv.workload!.image = image;
       return one("WL-2", (m) => (svc(m).image = observed), inv).outcome;
     };
     it("an untagged image matches any tag of the same repository", () => {
@@ -256,7 +256,7 @@ describe("WL-2", () => {
   });
   it("with more replicas than hosts, tasks need not be one per node", () => {
     const inv = clone(INV);
-    inv.workload.replicas = 3;
+    inv.workload!.replicas = 3;
     const r = one("WL-2", (m) => {
       svc(m).replicas = 3;
       tasks(m).push({ ...tasks(m)[1]!, id: "third", name: "demoservice.3", slot: 3 });
@@ -995,7 +995,7 @@ describe("conditions the baseline does not tell apart", () => {
   it("WL-2: only Docker Hub's leading registry and library/ prefixes are ignored", () => {
     const withImage = (image: string, observed: string): string => {
       const inv = clone(INV);
-      inv.workload.image = image;
+      inv.workload!.image = image;
       return one("WL-2", (m) => (host(m, "docker0").service!.image = observed), inv).outcome;
     };
     expect(withImage("alpine", "library/docker.io/alpine")).toBe("fail");

@@ -1,0 +1,58 @@
+/**
+ * Switching labs on running hosts: every lab labels what its workload creates on the swarm
+ * (services, networks, containers) with `swarmlab.lab=<lab>`, and its workload script starts
+ * with otherLabsRemoved(<lab>), which removes what another lab labelled. Hosts, Docker and the
+ * swarm stay; only the lab's own part is replaced. Run on the manager: services and swarm-scoped
+ * networks go cluster-wide; containers and local networks are the manager's own (the labs keep
+ * theirs there).
+ */
+import { shellQuote as shq } from "../scripts/lib/shell";
+
+export const LAB_LABEL = "swarmlab.lab";
+
+/** `--label swarmlab.lab=<lab>`, for docker service/network/container create. */
+export function labLabel(lab: string): string {
+  return `--label ${shq(`${LAB_LABEL}=${lab}`)}`;
+}
+
+/**
+ * Shell lines removing every service, container and network labelled by another lab, services
+ * first (their tasks hold the networks), then waiting until their tasks are gone. Idempotent.
+ */
+export function otherLabsRemoved(lab: string): string {
+  const mine = shq(`${LAB_LABEL}=${lab}`);
+  // What is labelled by any lab, less what is labelled by this one; the three listings at once
+  // (a docker CLI call costs a second or two on an emulated CPU).
+  const ls = (what: string, file: string) =>
+    `{ docker ${what} -q --filter label=${LAB_LABEL} | sort; } >"$sw_tmp/${file}.all" && { docker ${what} -q --filter label=${mine} | sort; } >"$sw_tmp/${file}.mine" &`;
+  return `# Another lab's part (labelled ${LAB_LABEL}=<another lab>) goes first.
+sw_tmp=$(mktemp -d)
+${ls("service ls", "services")}
+${ls("ps -a", "containers")}
+${ls("network ls", "networks")}
+wait
+other() { comm -23 "$sw_tmp/$1.all" "$sw_tmp/$1.mine" | tr '\n' ' '; }
+other_services=$(other services)
+other_containers=$(other containers)
+other_networks=$(other networks)
+rm -rf "$sw_tmp"
+if [ -n "$other_services$other_containers$other_networks" ]; then
+  echo "removing another lab's part: services [$other_services] containers [$other_containers] networks [$other_networks]" >&2
+  # shellcheck disable=SC2086
+  [ -z "$other_services" ] || docker service rm $other_services >/dev/null
+  # shellcheck disable=SC2086
+  [ -z "$other_containers" ] || docker rm -f $other_containers >/dev/null
+  # A removed service's tasks leave its networks a few seconds later.
+  for _ in $(seq 1 30); do
+    [ -n "$other_networks" ] || break
+    left=""
+    for n in $other_networks; do
+      docker network rm "$n" >/dev/null 2>&1 || { docker network inspect "$n" >/dev/null 2>&1 && left="$left $n"; }
+    done
+    other_networks=$left
+    [ -z "$other_networks" ] || sleep 1
+  done
+  [ -z "$other_networks" ] || echo "warning: networks of another lab still in use:$other_networks" >&2
+fi
+`;
+}
