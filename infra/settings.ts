@@ -2,12 +2,12 @@
  * Settings a running lab cannot take in place. `npm run up` compares them with what the last
  * `up` applied (the stack output `settings`) and refuses a change before the engine touches
  * anything, saying how to get it: set it back, or `npm run down` first. Everything else
- * (vcpus, memoryMiB, domainType, workloadImage, ...) is applied by `up` on the running lab.
+ * (lab, vcpus, memoryMiB, domainType, workloadImage, ...) is applied by `up` on the running lab: a
+ * new `lab` replaces only the lab's own part on the running hosts (labs/switch.ts).
  */
 import type { LabConfig } from "./config";
 
 export const FIXED_SETTINGS: Record<string, string> = {
-  lab: "the running hosts carry the old lab's networks and service; switching labs in place is not supported yet",
   libvirtUri: "the lab's guests live on that hypervisor",
   networkCidr: "the swarm and its overlay are built on the hosts' addresses",
   hostAddresses: "the swarm and its overlay are built on the hosts' addresses",
@@ -20,7 +20,6 @@ export const FIXED_SETTINGS: Record<string, string> = {
 /** The applied values of the fixed settings, as text (what the stack output `settings` holds). */
 export function fixedSettings(cfg: LabConfig): Record<string, string> {
   return {
-    lab: cfg.labName,
     libvirtUri: cfg.libvirtUri,
     networkCidr: cfg.network.cidr,
     hostAddresses: cfg.hosts.map((h) => `${h.name}=${h.address}`).join(","),

@@ -425,6 +425,52 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     throw new Error(`${node} still has demonet's namespace ${ns} 120 s after its last demoservice task went`);
   }
 
+  it("npm run up switches the running hosts to each of the chapter's labs in turn, replacing only the lab's own part; each verifies", async () => {
+    /** The labs the services, containers and networks on the hosts are labelled with. */
+    const labelled = async (): Promise<string[]> =>
+      (await sh(manager!, [
+        `docker service ls -q | xargs -r docker service inspect --format '{{index .Spec.Labels "swarmlab.lab"}}'`,
+        `docker ps -aq | xargs -r docker inspect --format '{{index .Config.Labels "swarmlab.lab"}}'`,
+        `docker network ls -q | xargs -r docker network inspect --format '{{index .Labels "swarmlab.lab"}}'`,
+      ].join("; ")))
+        .split("\n")
+        .filter(Boolean)
+        .filter((v, i, all) => all.indexOf(v) === i)
+        .sort();
+    expect(await labelled()).toEqual(["swarm-overlay"]);
+    const domains = () => names("list", "--uuid").sort();
+    const before = domains();
+    for (const name of ["bridge", "routing-mesh", "encrypted-overlay", "macvlan", "swarm-overlay"]) {
+      expect((await npmRun("pulumi", "--", "config", "set", "swarmlab:lab", name, "--stack", STACK)).code).toBe(0);
+      if (name === "bridge") {
+        // Only the lab's own part changes: the workload step (and the files naming the lab).
+        const preview = await npmRun("preview", "--", "--stack", STACK);
+        expect(preview.code).toBe(0);
+        expect(preview.output).toMatch(/swarmlab-e2e-workload-service\s+update/);
+        expect(preview.output).not.toMatch(new RegExp(`${PREFIX}-(docker\\S*|swarm\\S*|network\\S*|storage\\S*)\\s+(replace|create|delete|update)`));
+      }
+      const r = await npmRun("up", "--", "--stack", STACK);
+      expect(r.code, r.output.slice(-3000)).toBe(0);
+      log(`LAB ${name}: up ${r.seconds.toFixed(1)} s (switch and closing verify); ${JSON.stringify(phasesOf(r.output).phases)}`);
+      expect(r.output).toMatch(NOTHING_FAILED);
+      const out = path.join(RESULTS, `verify-${name}.json`);
+      const v = await npmRun("verify", "--", "--stack", STACK, "--format", "json", "--output", out, "--save-raw", path.join(RESULTS, `gather-${name}`));
+      const report = JSON.parse(fs.readFileSync(out, "utf8"));
+      log(`LAB ${name}: verify ${v.seconds.toFixed(1)} s, ${JSON.stringify(report.summary)}`);
+      expect(v.code).toBe(0);
+      // Every fact of the lab judged, each pass or (with the documented reason) changed.
+      expect(report.results.map((x: any) => x.id)).toEqual(labNamed(name).facts.map((f) => f.id));
+      expect(report.results.filter((x: any) => x.outcome !== "pass" && x.outcome !== "changed").map((x: any) => `${x.id} ${x.outcome}: ${x.observed} (${x.explanation ?? ""})`)).toEqual([]);
+      for (const x of report.results.filter((y: any) => y.outcome === "changed")) expect(x.explanation, `${x.id}`).toBeTruthy();
+      // What the previous lab labelled is gone; the hosts are the same guests.
+      expect(await labelled()).toEqual([name]);
+      expect(domains()).toEqual(before);
+    }
+    // The IPsec keys of the encrypted overlay are in no report, saved output or log.
+    const saved = path.join(RESULTS, "gather-encrypted-overlay");
+    for (const f of fs.readdirSync(saved)) expect(fs.readFileSync(path.join(saved, f), "utf8"), f).not.toMatch(/(aead|enc|auth)\S* rfc4106\(gcm\(aes\)\) 0x[0-9a-f]{8,}/);
+  });
+
   it("breaking the lab on purpose trips exactly the facts each break should", async () => {
     // Ordered so that few containers have to start: under software emulation each start is slow.
     // (a) one replica only: WL-2.

@@ -38,15 +38,10 @@ describe("fixed settings", () => {
     }
   });
 
-  it("refuses switching labs on a running lab (the old lab's service would stay behind)", () => {
-    expect(applied.lab).toBe("swarm-overlay");
-    const refused = refusedChanges({ ...applied, lab: "other-lab" }, applied);
-    expect(refused).toEqual([
-      "swarmlab:lab is swarm-overlay, but the running lab was built with other-lab: the running hosts carry the old lab's networks and service; switching labs in place is not supported yet",
-    ]);
-    // A stack recorded before swarmlab:lab existed has nothing to compare for it.
-    const { lab: _lab, ...older } = applied;
-    expect(refusedChanges(older, applied)).toEqual([]);
+  it("lets up switch labs on a running lab (the new lab's workload replaces the old one's part)", () => {
+    expect(applied.lab).toBeUndefined();
+    // Stacks recorded when swarmlab:lab was fixed carry it: it is not compared any more.
+    expect(refusedChanges({ ...applied, lab: "bridge" }, applied)).toEqual([]);
   });
 
   it("has nothing to compare on a lab built before settings were recorded", () => {
