@@ -7,8 +7,10 @@
  * infra builds `definition` and `workload`; verify gathers, builds the model, runs the lab's
  * probe (its evidence, observations and never verdicts, lands in the model as `probe`) and asks
  * the lab's `check` for the verdicts, the probe's facts judged from that evidence like the others.
+ * The diagram (`npm run diagram`, verify's html report) draws the model plus the lab's `plumbing`.
  */
 import type { LabDefinition } from "./definition";
+import type { DiagramPlumbing } from "../scripts/lib/diagram/diagram";
 import type { ProgressEvent, SshTransport, Transport } from "../scripts/lib/verify/gather";
 import type { Inventory, InventoryHost } from "../scripts/lib/verify/inventory";
 import type { LabModel } from "../scripts/lib/verify/model";
@@ -108,6 +110,19 @@ export interface Lab {
   traffic?: Probe;
   /** The verdict on each fact (all, or those in `only`), in facts order. Pure. */
   check(model: LabModel, inventory: Inventory, opts?: { only?: readonly string[] }): FactResult[];
+  /**
+   * What the lab adds to the drawing of its model, beyond the namespaces, interfaces, bridges,
+   * veth pairs and VXLAN tunnels every diagram has: `links` between interfaces of the model
+   * (kind "esp": IPsec ESP between the hosts' underlay NICs; "vlan": an 802.1Q sub-interface
+   * such as ens3.100 on its parent, labelled with its tag; "macvlan": a macvlan on its parent;
+   * "published": a published port; any other kind is drawn grey) and `notes`, lines drawn under
+   * a host's title, by host name (e.g. "published 5000/tcp → web:80 (ingress)"). Ends name
+   * interfaces as the model does: { host, namespace: the namespace's id, iface: its name }.
+   * Pure, and never throws: returns nothing (empty) for what the model lacks (an unreachable
+   * host, a missing interface). Called by the diagram CLI (scripts/cli/diagram.ts) and by
+   * runVerify for the html report. Absent: nothing is added.
+   */
+  plumbing?(model: LabModel, inventory: Inventory): DiagramPlumbing;
 }
 
 /** Finds a lab by name; an unknown name is an error naming the known ones. */

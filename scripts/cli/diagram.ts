@@ -2,7 +2,8 @@
  * Draw the live lab: gather it exactly as verify does (one SSH session per
  * host, read-only; no checks, no traffic), build the model, and write a
  * self-contained SVG of its namespaces, interfaces, veth pairs, bridges and
- * VXLAN tunnels (scripts/lib/diagram: diagramFromModel + Graphviz/WebAssembly).
+ * VXLAN tunnels (scripts/lib/diagram: diagramFromModel + Graphviz/WebAssembly),
+ * and what the lab adds to the drawing (its `plumbing`: ESP, VLAN tags, published ports).
  *
  *   npx tsx scripts/cli/diagram.ts [--stack NAME | --inventory FILE] [--output FILE.svg]
  *                              [--replay DIR] [--save-raw DIR] [--ip-text]
@@ -25,11 +26,14 @@ import { prepareOutputFile, preparePrivateDir, writeOutputFile } from "../lib/ve
 import { visible } from "../lib/verify/visible";
 import { type Gathered, type ProgressEvent, saveRaw, type Transport } from "../lib/verify/gather";
 import type { Inventory } from "../lib/verify/inventory";
+import type { LabLookup } from "../../labs/lab";
 import { buildModel, type LabModel } from "../lib/verify/model";
 import { gatherLab } from "../lib/verify/run";
 import { labNamed } from "../../labs";
 
 export interface LabDiagramOptions {
+  /** Finds the lab the inventory names (default: the registry's, labs/index.ts labNamed). */
+  labs?: LabLookup;
   /** Stack whose `.swarmlab/<stack>/inventory.json` to read (default "dev"). */
   stack?: string;
   /** Inventory file (overrides stack). */
@@ -81,9 +85,9 @@ export async function renderLabDiagram(opts: LabDiagramOptions = {}): Promise<La
   const t0 = Date.now();
   // The places it writes to are checked before anything connects.
   const outputOf = (inv: Inventory): string | undefined => (opts.output === false ? undefined : (opts.output ?? defaultDiagramPath(inv.stack, opts.cwd)));
-  const { inventory, gathered, gatherSeconds } = await gatherLab({
-    labs: labNamed,
+  const { lab, inventory, gathered, gatherSeconds } = await gatherLab({
     ...opts,
+    labs: opts.labs ?? labNamed,
     beforeGather: (inv) => {
       const out = outputOf(inv);
       if (out !== undefined) prepareOutputFile(out);
@@ -91,9 +95,11 @@ export async function renderLabDiagram(opts: LabDiagramOptions = {}): Promise<La
     },
   });
   if (opts.saveRawDir) saveRaw(opts.saveRawDir, gathered);
-  const model = buildModel(gathered, inventory);
+  const model = buildModel(gathered, inventory, { netnsDir: lab.netnsDir });
   const r0 = Date.now();
-  const input = diagramFromModel(model, { title: opts.title ?? `${inventory.lab} / ${inventory.stack}: the lab as gathered` });
+  // The lab's own plumbing (ESP, VLAN tags, published ports) is drawn with the model.
+  const plumbing = lab.plumbing?.(model, inventory);
+  const input = diagramFromModel(model, { title: opts.title ?? `${inventory.lab} / ${inventory.stack}: the lab as gathered`, ...(plumbing ? { plumbing } : {}) });
   const renderer = await loadDiagramRenderer();
   const svg = renderer.renderSvg(input, opts.diagram ?? {});
   const renderSeconds = (Date.now() - r0) / 1000;

@@ -4,7 +4,10 @@
  * sandboxes), inside those the interfaces (name, addresses, MTU), bridges as
  * boxes around their member ports, veth pairs as edges between namespaces,
  * each vxlan device tied to the host's underlay NIC, and the VXLAN tunnels
- * between the hosts' underlay NICs labelled with VNI and UDP port.
+ * between the hosts' underlay NICs labelled with VNI and UDP port. A lab may
+ * add its own plumbing (DiagramInput.links: ESP between hosts, a VLAN
+ * sub-interface and its tag, macvlan parents, published ports) and notes under
+ * a host's title (DiagramHost.notes).
  *
  * Layout is Graphviz `dot` (compiled to WebAssembly: @viz-js/viz, offline);
  * nothing is placed by hand. buildDot() is pure; DiagramRenderer turns DOT
@@ -50,6 +53,8 @@ export interface DiagramHost {
   /** Underlay NIC name; when absent, the host-namespace interface holding `address`. */
   underlay?: string;
   namespaces: DiagramNamespace[];
+  /** Extra lines drawn under the host's title, e.g. "published 5000/tcp → web:80 (ingress)". */
+  notes?: string[];
 }
 
 export interface DiagramEnd {
@@ -73,12 +78,36 @@ export interface DiagramTunnel {
   endpoints: DiagramEnd[];
 }
 
+/**
+ * A labelled edge between two interfaces that is none of the above: what a
+ * lab's own plumbing adds (IPsec ESP between the hosts' underlay NICs, a VLAN
+ * sub-interface on its parent, a macvlan on its parent, a published port).
+ */
+export interface DiagramLink {
+  a: DiagramEnd;
+  b: DiagramEnd;
+  /** "esp" | "vlan" | "macvlan" | "published" (each its own colour), or any other class (drawn grey). */
+  kind: string;
+  /** Drawn on the edge, e.g. "ESP (IPsec)", "802.1Q tag 100", "5000/tcp → 80". */
+  label: string;
+  /** Shown on hover (default: the kind, the label and both ends). */
+  tooltip?: string;
+}
+
+/** What a lab adds to the drawing of its model: links, and notes by host name. */
+export interface DiagramPlumbing {
+  links: DiagramLink[];
+  notes: Record<string, string[]>;
+}
+
 export interface DiagramInput {
   title?: string;
   hosts: DiagramHost[];
   vethPairs: DiagramVeth[];
   /** When absent, derived from the vxlan interfaces (grouped by VNI and port). */
   tunnels?: DiagramTunnel[];
+  /** A lab's own plumbing, drawn as labelled edges (class `link link-<kind>`). */
+  links?: DiagramLink[];
 }
 
 export interface DiagramOptions {
@@ -117,6 +146,10 @@ export function vethId(p: DiagramVeth): string {
 /** SVG id of a tunnel edge between two hosts. */
 export function tunnelId(t: DiagramTunnel, a: string, b: string): string {
   return `tunnel.${t.vni}.${clean(a)}.${clean(b)}`;
+}
+/** SVG id of a link edge (a repeat of the same kind between the same ends gets ".2", ".3"... in buildDot). */
+export function linkId(l: DiagramLink): string {
+  return `link.${clean(l.kind)}.${clean(l.a.host)}.${clean(l.a.namespace)}.${clean(l.a.iface)}.${clean(l.b.host)}.${clean(l.b.namespace)}.${clean(l.b.iface)}`;
 }
 function bridgeClusterId(host: string, ns: string, br: string): string {
   return `bridge.${clean(host)}.${clean(ns)}.${clean(br)}`;
@@ -163,11 +196,42 @@ export function validateDiagramInput(input: DiagramInput): void {
       if (!e || !findIface(input, e)) throw new DiagramInputError(`vethPairs[${i}].${side}: ${e ? `${e.host}/${e.namespace}/${e.iface}` : "missing"} is not an interface of the input`);
     }
   });
+  if (input.links !== undefined && !Array.isArray(input.links)) throw new DiagramInputError("links: must be an array");
+  (input.links ?? []).forEach((l, i) => {
+    if (!l || typeof l.kind !== "string" || !l.kind) throw new DiagramInputError(`links[${i}].kind is missing`);
+    if (typeof l.label !== "string") throw new DiagramInputError(`links[${i}].label is missing`);
+    for (const side of ["a", "b"] as const) {
+      const e = l[side];
+      if (!e || !findIface(input, e)) throw new DiagramInputError(`links[${i}] (${l.kind}).${side}: ${e ? `${e.host}/${e.namespace}/${e.iface}` : "missing"} is not an interface of the input`);
+    }
+  });
+  input.hosts.forEach((h, hi) => {
+    if (h.notes !== undefined && (!Array.isArray(h.notes) || h.notes.some((n) => typeof n !== "string"))) throw new DiagramInputError(`hosts[${hi}].notes must be an array of strings`);
+  });
   for (const [ti, t] of (input.tunnels ?? []).entries()) {
     for (const e of t.endpoints) {
       if (!findIface(input, e)) throw new DiagramInputError(`tunnels[${ti}]: endpoint ${e.host}/${e.namespace}/${e.iface} is not an interface of the input`);
     }
   }
+}
+
+/**
+ * The input with a lab's plumbing added: its links after the input's own, its notes after
+ * each named host's own (pure; the input is not changed). No plumbing, or an empty one: the
+ * input itself. A note for a host the input does not have is a DiagramInputError naming it;
+ * a link's ends are checked when the input is drawn.
+ */
+export function withPlumbing(input: DiagramInput, plumbing: DiagramPlumbing | undefined): DiagramInput {
+  const links = plumbing?.links ?? [];
+  const notes = Object.entries(plumbing?.notes ?? {}).filter(([, n]) => n.length > 0);
+  if (links.length === 0 && notes.length === 0) return input;
+  for (const [name] of notes) {
+    if (!input.hosts.some((x) => x.name === name)) throw new DiagramInputError(`plumbing notes: host ${JSON.stringify(name)} is not a host of the input`);
+  }
+  const byHost = new Map(notes);
+  const out: DiagramInput = { ...input, hosts: input.hosts.map((x) => (byHost.has(x.name) ? { ...x, notes: [...(x.notes ?? []), ...byHost.get(x.name)!] } : x)) };
+  if (links.length) out.links = [...(input.links ?? []), ...links];
+  return out;
 }
 
 // -------------------------------------------------------------- derivation ----
@@ -237,6 +301,13 @@ const RANKS_PER_HOST = 9;
 const VETH_COLOR = "#1f5fbf";
 const TUNNEL_COLOR = "#c0392b";
 const ENCAP_COLOR = "#7f8c8d";
+/** Colours of the links a lab adds, by kind; any other kind is LINK_OTHER_COLOR. */
+const LINK_COLOR: Record<string, string> = { esp: "#8e24aa", vlan: "#e67e22", macvlan: "#00897b", published: "#2e7d32" };
+const LINK_OTHER_COLOR = "#9e9e9e";
+const LINK_LEGEND: Record<string, string> = { esp: "IPsec ESP", vlan: "802.1Q VLAN", macvlan: "macvlan", published: "published port" };
+function linkColor(kind: string): string {
+  return Object.prototype.hasOwnProperty.call(LINK_COLOR, kind) ? LINK_COLOR[kind]! : LINK_OTHER_COLOR;
+}
 
 /** Escape text for a Graphviz HTML-like label (control characters shown as escapes). */
 function h(s: string): string {
@@ -307,13 +378,34 @@ function ordered(input: DiagramInput, a: DiagramEnd, b: DiagramEnd): [DiagramEnd
   return ifaceRank(ra.hostIndex, ra.row) <= ifaceRank(rb.hostIndex, rb.row) ? [a, b] : [b, a];
 }
 
-function legendLabel(title: string, kinds: NsKind[]): string {
+function legendLabel(title: string, kinds: NsKind[], extra: { color: string; text: string }[] = []): string {
   const kindCells = kinds
     .map((k) => `<TD BGCOLOR="${NS_STYLE[k].fill}" BORDER="1" COLOR="${NS_STYLE[k].border}" STYLE="ROUNDED"><FONT POINT-SIZE="9">${h(NS_STYLE[k].title)}</FONT></TD>`)
     .join("");
   const line = (color: string, dash: boolean, text: string): string =>
     `<TD><FONT COLOR="${color}" POINT-SIZE="11"><B>${dash ? "- - -" : "&#8212;&#8212;"}</B></FONT><FONT POINT-SIZE="9">  ${h(text)}</FONT></TD>`;
-  return `<<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="3"><TR><TD ALIGN="LEFT" COLSPAN="${kinds.length + 3}"><FONT POINT-SIZE="15"><B>${h(title)}</B></FONT></TD></TR><TR>${kindCells}${line(VETH_COLOR, false, "veth pair")}${line(ENCAP_COLOR, true, "vxlan device → underlay NIC")}${line(TUNNEL_COLOR, false, "VXLAN tunnel (UDP)")}</TR></TABLE>>`;
+  return `<<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="3"><TR><TD ALIGN="LEFT" COLSPAN="${kinds.length + 3 + extra.length}"><FONT POINT-SIZE="15"><B>${h(title)}</B></FONT></TD></TR><TR>${kindCells}${line(VETH_COLOR, false, "veth pair")}${line(ENCAP_COLOR, true, "vxlan device → underlay NIC")}${line(TUNNEL_COLOR, false, "VXLAN tunnel (UDP)")}${extra.map((x) => line(x.color, false, x.text)).join("")}</TR></TABLE>>`;
+}
+
+/** Legend entries for the link kinds present, in order of first appearance (other kinds: one grey entry). */
+function legendLinks(links: readonly DiagramLink[]): { color: string; text: string }[] {
+  const out: { color: string; text: string }[] = [];
+  const seen = new Set<string>();
+  for (const l of links) {
+    const known = Object.prototype.hasOwnProperty.call(LINK_COLOR, l.kind);
+    const key = known ? l.kind : "\u0000other";
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ color: linkColor(l.kind), text: known ? LINK_LEGEND[l.kind]! : "other link" });
+  }
+  return out;
+}
+
+function hostTitleLabel(host: DiagramHost, sub: string): string {
+  const head = `<FONT POINT-SIZE="15"><B>${h(host.name)}</B>${sub ? `  ${h(sub)}` : ""}</FONT>`;
+  if (!host.notes?.length) return `<${head}>`;
+  const notes = host.notes.map((n) => `<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="10" COLOR="#333333">${h(n)}</FONT></TD></TR>`).join("");
+  return `<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD ALIGN="LEFT">${head}</TD></TR>${notes}</TABLE>>`;
 }
 
 /** The DOT text of the diagram (pure). */
@@ -328,7 +420,7 @@ export function buildDot(input: DiagramInput, opts: DiagramOptions = {}): string
   const title = input.title ?? "Docker Swarm overlay lab";
   const kinds = (Object.keys(NS_STYLE) as NsKind[]).filter((k) => input.hosts.some((hh) => hh.namespaces.some((n) => n.kind === k)));
   out.push(`digraph lab {`);
-  out.push(`  graph [id="lab", fontname=${q(FONT)}, fontsize=12, rankdir=TB, newrank=true, nodesep=0.3, ranksep=0.2, pad=0.25, bgcolor="white", labelloc="t", labeljust="l", label=${legendLabel(title, kinds)}];`);
+  out.push(`  graph [id="lab", fontname=${q(FONT)}, fontsize=12, rankdir=TB, newrank=true, nodesep=0.3, ranksep=0.2, pad=0.25, bgcolor="white", labelloc="t", labeljust="l", label=${legendLabel(title, kinds, legendLinks(input.links ?? []))}];`);
   out.push(`  node [shape=plain, fontname=${q(FONT)}, fontsize=10];`);
   out.push(`  edge [fontname=${q(FONT)}, fontsize=10, arrowhead=none, arrowtail=none];`);
 
@@ -339,7 +431,7 @@ export function buildDot(input: DiagramInput, opts: DiagramOptions = {}): string
     out.push(`  subgraph ${q(`cluster_${hid}`)} {`);
     out.push(`    graph [id=${q(hid)}, class="host", label="", style="rounded", color="#333333", penwidth=1.6, margin=12, tooltip=${q(`host ${host.name}`)}];`);
     const sub = [host.address, host.role ? `(${host.role})` : undefined].filter(Boolean).join("  ");
-    out.push(`    ${q(`${hid}.title`)} [id=${q(`${hid}.title`)}, class="title", label=<<FONT POINT-SIZE="15"><B>${h(host.name)}</B>${sub ? `  ${h(sub)}` : ""}</FONT>>];`);
+    out.push(`    ${q(`${hid}.title`)} [id=${q(`${hid}.title`)}, class="title", label=${hostTitleLabel(host, sub)}];`);
     place(hi * RANKS_PER_HOST, `${hid}.title`);
     const nss = [...host.namespaces].sort((a, b) => NS_ORDER[a.kind] - NS_ORDER[b.kind]);
     for (const ns of nss) {
@@ -383,6 +475,22 @@ export function buildDot(input: DiagramInput, opts: DiagramOptions = {}): string
     const id = vethId(p);
     const title = `veth pair ${a.host}:${a.namespace}:${a.iface} <-> ${b.host}:${b.namespace}:${b.iface}`;
     out.push(`  ${q(ifaceId(a.host, a.namespace, a.iface))} -> ${q(ifaceId(b.host, b.namespace, b.iface))} [id=${q(id)}, class="veth", color=${q(VETH_COLOR)}, penwidth=1.6, tooltip=${q(title)}];`);
+  }
+
+  // a lab's own plumbing: labelled edges between interfaces
+  const linkIds = new Map<string, number>();
+  for (const l of input.links ?? []) {
+    const [a, b] = ordered(input, l.a, l.b);
+    const base = linkId(l);
+    const n = (linkIds.get(base) ?? 0) + 1;
+    linkIds.set(base, n);
+    const id = n === 1 ? base : `${base}.${n}`;
+    const color = linkColor(l.kind);
+    // a published port points at its target (b); ESP runs both ways; the rest are plain lines
+    const arrows = l.kind === "esp" ? ", dir=both, arrowhead=normal, arrowtail=normal, arrowsize=0.8" : l.kind === "published" ? `, dir=${a === l.a ? "forward" : "back"}, arrowhead=normal, arrowtail=normal, arrowsize=0.8` : "";
+    const label = `<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1" BGCOLOR="white"><TR><TD>${h(l.label)}</TD></TR></TABLE>>`;
+    const tooltip = l.tooltip ?? `${l.kind}: ${l.label} (${l.a.host}:${l.a.namespace}:${l.a.iface} <-> ${l.b.host}:${l.b.namespace}:${l.b.iface})`;
+    out.push(`  ${q(ifaceId(a.host, a.namespace, a.iface))} -> ${q(ifaceId(b.host, b.namespace, b.iface))} [id=${q(id)}, class=${q(`link link-${clean(l.kind)}`)}${a.host !== b.host ? ", weight=0" : ""}${arrows}, color=${q(color)}, fontcolor=${q(color)}, penwidth=2, label=${label}, tooltip=${q(tooltip)}];`);
   }
 
   // each vxlan device -> the underlay NIC of its host (where its UDP packets leave)

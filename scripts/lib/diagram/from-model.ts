@@ -11,7 +11,18 @@ import type { Inventory } from "../verify/inventory";
 import type { Iface, LabModel, Namespace, NamespaceKind } from "../verify/model";
 import { inCidr } from "../ipv4";
 import type { VerifyReport } from "../verify/report";
-import { renderHtmlReport, type DiagramIface, type DiagramInput, type DiagramNamespace, type DiagramRenderer, type DiagramTunnel, type NsKind, type ReportFact } from "./diagram";
+import {
+  renderHtmlReport,
+  withPlumbing,
+  type DiagramIface,
+  type DiagramInput,
+  type DiagramNamespace,
+  type DiagramPlumbing,
+  type DiagramRenderer,
+  type DiagramTunnel,
+  type NsKind,
+  type ReportFact,
+} from "./diagram";
 
 const KIND: Record<NamespaceKind, NsKind> = {
   host: "host",
@@ -53,8 +64,12 @@ function toIface(i: Iface): DiagramIface {
   return d;
 }
 
-/** Convert verify's LabModel into a DiagramInput (pure). Unreachable hosts are drawn empty, with their error. */
-export function diagramFromModel(model: LabModel, opts: { title?: string } = {}): DiagramInput {
+/**
+ * Convert verify's LabModel into a DiagramInput (pure). Unreachable hosts are drawn empty, with
+ * their error. `plumbing`: what the lab adds to the drawing (its `plumbing(model, inventory)`,
+ * computed by the caller that knows the lab), merged with withPlumbing().
+ */
+export function diagramFromModel(model: LabModel, opts: { title?: string; plumbing?: DiagramPlumbing } = {}): DiagramInput {
   const hosts = model.hosts.map((h) => {
     const namespaces: DiagramNamespace[] = h.namespaces.map((ns) => ({ id: ns.id, kind: KIND[ns.kind] ?? "other", label: nsLabel(ns), interfaces: ns.interfaces.map(toIface) }));
     if (!h.reachable) namespaces.push({ id: "unreachable", kind: "other", label: `not gathered: ${h.error ?? "unreachable"}`, interfaces: [] });
@@ -80,7 +95,7 @@ export function diagramFromModel(model: LabModel, opts: { title?: string } = {})
   }
   const input: DiagramInput = { hosts, vethPairs, tunnels };
   if (opts.title) input.title = opts.title;
-  return input;
+  return withPlumbing(input, opts.plumbing);
 }
 
 /** Is this parsed JSON a LabModel (rather than a DiagramInput)? */
@@ -105,6 +120,7 @@ export function factRow(r: FactResult): ReportFact {
 
 /**
  * An "html" format for verify: `registerFormat("html", htmlFormatter(await loadDiagramRenderer()))`.
+ * The diagram is the report's model with the report's plumbing (the lab's, set by runVerify).
  * The renderer is loaded once (async); the formatter itself is synchronous, as verify's formats are.
  */
 export function htmlFormatter(renderer: DiagramRenderer): (report: VerifyReport) => string {
@@ -113,7 +129,7 @@ export function htmlFormatter(renderer: DiagramRenderer): (report: VerifyReport)
     let diagramError: string | undefined;
     if (report.model) {
       try {
-        svg = renderer.renderSvg(diagramFromModel(report.model, { title: `${report.lab} / ${report.stack}: the lab as gathered` }));
+        svg = renderer.renderSvg(diagramFromModel(report.model, { title: `${report.lab} / ${report.stack}: the lab as gathered`, ...(report.plumbing ? { plumbing: report.plumbing } : {}) }));
       } catch (e) {
         diagramError = e instanceof Error ? e.message : String(e);
       }

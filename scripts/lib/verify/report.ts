@@ -7,6 +7,7 @@
  */
 import type { FactResult, Outcome } from "./result";
 import type { LabModel } from "./model";
+import type { DiagramPlumbing } from "../diagram/diagram";
 import { visible, visibleLines } from "./visible";
 
 export interface Summary {
@@ -52,8 +53,10 @@ export interface VerifyReport {
   timings: Timings;
   sshSessions: number;
   hosts: HostStatus[];
-  /** The topology, for formats that draw it (HTML later). Not serialised by json. */
+  /** The topology, for formats that draw it (html). Not serialised by json. */
   model?: LabModel;
+  /** What the lab adds to the drawing of the model (its `plumbing`), for formats that draw it. Not serialised by json. */
+  plumbing?: DiagramPlumbing;
 }
 
 export interface FormatOptions {
@@ -132,7 +135,7 @@ export function formatText(report: VerifyReport, opts: FormatOptions = {}): stri
  * explanation), summary.unchecked, hosts[].cause and the top-level causes.
  */
 export function formatJson(report: VerifyReport): string {
-  const { model: _model, ...rest } = report;
+  const { model: _model, plumbing: _plumbing, ...rest } = report;
   return JSON.stringify({ format: "swarmlab-verify", version: 2, ...rest, causes: hostCauses(report) }, null, 2) + "\n";
 }
 

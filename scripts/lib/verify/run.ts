@@ -265,6 +265,9 @@ async function verifyWith(opts: VerifyOptions, only: string[] | undefined, t0: n
     hosts,
     model,
   };
+  // What the lab adds to the drawing of its model (ESP, VLAN tags, published ports), for the html format.
+  const plumbing = lab.plumbing?.(model, inventory);
+  if (plumbing) report.plumbing = plumbing;
   const run: VerifyRun = { results, summary, exitCode: exitCodeOf(summary), timings, sshSessions, report, inventory, gathered, model };
   if (opts.format) {
     await prepareFormat(opts.format);
