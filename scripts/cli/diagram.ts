@@ -99,7 +99,7 @@ export async function renderLabDiagram(opts: LabDiagramOptions = {}): Promise<La
   const r0 = Date.now();
   // The lab's own plumbing (ESP, VLAN tags, published ports) is drawn with the model.
   const plumbing = lab.plumbing?.(model, inventory);
-  const input = diagramFromModel(model, { title: opts.title ?? `${inventory.lab} / ${inventory.stack}: the lab as gathered`, ...(plumbing ? { plumbing } : {}) });
+  const input = diagramFromModel(model, { title: opts.title ?? `${lab.name} / ${inventory.stack}: the lab as gathered`, ...(plumbing ? { plumbing } : {}) });
   const renderer = await loadDiagramRenderer();
   const svg = renderer.renderSvg(input, opts.diagram ?? {});
   const renderSeconds = (Date.now() - r0) / 1000;
