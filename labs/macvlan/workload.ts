@@ -71,7 +71,7 @@ while :; do
   expired && { diagnose; fail "container ${c.name} is not running on ${n.name} after ${a.timeoutSec}s (state: $state)"; }
   sleep 2
 done
-[ "$(cat "/sys/class/net/$parent/operstate" 2>/dev/null)" = up ] || { diagnose; fail "the sub-interface $parent is not up"; }
-echo "${n.name}: macvlan on $parent (VLAN ${vlan}); ${c.name} $2 $3"
+ip -o link show dev "$parent" 2>/dev/null | grep -q '[<,]UP[,>]' || { diagnose; fail "the sub-interface $parent is not up (ip link show dev $parent)"; }
+echo "${n.name}: macvlan on $parent (VLAN ${vlan}); ${c.name} $2 \${3:-}"
 `;
 }
