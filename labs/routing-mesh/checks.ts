@@ -8,6 +8,7 @@
  * gathered containers of every host.
  */
 import type { RawSection } from "../../scripts/lib/framing";
+import { inCidr } from "../../scripts/lib/ipv4";
 import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
 import type { HostModel, LabModel } from "../../scripts/lib/verify/model";
 import type { FactResult } from "../../scripts/lib/verify/result";
@@ -211,6 +212,7 @@ function checkRm3(f: LabFact, model: LabModel, ev: Evidence): FactResult {
   const entry = ev.inventory.hosts.find((h) => h.name === ev.s.host);
   const { tasks, unknown } = tasksOf(model, ev.inventory, s.name);
   unknown.forEach((u) => v.unknown(`which node runs ${s.name}: ${u}`));
+  if (!unknown.length && tasks.length >= 2 && new Set(tasks.map((t) => t.host)).size < 2) v.unknown(`the replicas of ${s.name} all run on ${tasks[0]!.host}: no balancing across nodes to show`);
   if (!unknown.length && tasks.length < s.replicas) v.fail(`${s.name} runs ${tasks.length} replica(s) (${tasks.map(taskName).join(", ") || "none"}), documented ${s.replicas}`);
   if (!entry) {
     v.unknown(`the probe ran on ${ev.s.host}, which is not in the inventory`);
@@ -220,10 +222,12 @@ function checkRm3(f: LabFact, model: LabModel, ev: Evidence): FactResult {
   let asked = 0;
   for (let n = 1; n <= DOCUMENTED.balancedRequests; n++) {
     const sec = ev.s.framed.sections[requestKey(entry.address, s.published, n)];
-    if (!sec) break; // the probe stops after a request that timed out
+    if (!sec) break; // the probe stops after two requests in a row without an answer
     asked++;
     const r = requestOf(sec);
-    if (r.kind !== "answered" || r.answer.status !== 200 || !r.answer.hostname) v.fail(`request ${n} to ${entry.address}:${s.published}: ${describe(r)}`);
+    // No answer in time (an emulated CPU under load): noted; the replicas that answered decide.
+    if (r.kind === "failed" && sec.rc === 124) v.observe(`request ${n} to ${entry.address}:${s.published}: ${describe(r)}`);
+    else if (r.kind !== "answered" || r.answer.status !== 200 || !r.answer.hostname) v.fail(`request ${n} to ${entry.address}:${s.published}: ${describe(r)}`);
     else seen.set(r.answer.hostname, (seen.get(r.answer.hostname) ?? 0) + 1);
   }
   if (!asked) ev.section(v, requestKey(entry.address, s.published, 1));
@@ -298,7 +302,11 @@ function checkRm4(f: LabFact, model: LabModel, ev: Evidence): FactResult {
   else v.observe(vnis.join(", "));
   // 4. A request entering this node for a replica on another node crosses on VNI 4096, from the ingress_sbox.
   const remote = tasks.filter((t) => t.host !== ev.s.host && t.ingressAddress);
-  const sboxAddrs = (hm?.namespaces.find((n) => n.kind === "ingress_sbox")?.interfaces ?? []).flatMap((i) => i.addresses.filter((a) => a.family === "inet" && a.prefixlen < 32).map((a) => a.local));
+  // ingress_sbox's own address on the ingress network (not the VIPs, /32, nor its docker_gwbridge side).
+  const ingressSubnets = (hm?.networks?.find((n) => n.name === DOCUMENTED.ingressNetwork)?.ipam ?? []).map((c) => c.subnet).filter((c): c is string => !!c);
+  const sboxAddrs = (hm?.namespaces.find((n) => n.kind === "ingress_sbox")?.interfaces ?? []).flatMap((i) =>
+    i.addresses.filter((a) => a.family === "inet" && a.prefixlen < 32 && ingressSubnets.some((c) => inCidr(c, a.local))).map((a) => a.local),
+  );
   if (!entry) v.unknown(`the probe ran on ${ev.s.host}, which is not in the inventory`);
   else if (!unknown.length && !remote.length) v.unknown(`${s.name}'s replicas run on ${ev.s.host} itself (${tasks.map(taskName).join(", ") || "none"}): no request had to cross to another node`);
   else if (remote.length) {

@@ -44,7 +44,7 @@ export const DOCUMENTED = {
   /** VXLAN's UDP port on the underlay (003 "VXLAN primer"). */
   vxlanPort: 4789,
   /** How many requests RM-3 sends to one node's address (round robin over two replicas). */
-  balancedRequests: 10,
+  balancedRequests: 8,
 } as const;
 
 export const RM_FACT_IDS = ["RM-1", "RM-2", "RM-3", "RM-4"] as const;

@@ -74,8 +74,9 @@ export function probeBody(inventory: Inventory, model: LabModel, svc: LabService
   const get = (h: InventoryHost, port: number, n?: number): string => `swl_section ${requestKey(h.address, port, n)} rm_get ${shq(h.address)} ${port}`;
   const filter = `udp dst port ${d.vxlanPort} and src host ${p.address}`;
   return `rm_get() {
+  # The answer's CRs go (the framing reads lines); pipefail keeps the request's exit code.
   # shellcheck disable=SC2016
-  timeout ${REQUEST_TIMEOUT_SEC} bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$1" >&3 && cat <&3' rm_get "$1" "$2"
+  timeout ${REQUEST_TIMEOUT_SEC} bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$1" >&3 && cat <&3' rm_get "$1" "$2" | tr -d '\\r'
 }
 rm_cap=""
 rm_capture() {
@@ -96,10 +97,12 @@ ${get(p, d.web.published)}
 swl_section ${SECTION.capture} rm_capture
 ${others.map((h) => get(h, d.web.published)).join("\n")}
 ${inventory.hosts.map((h) => get(h, d.webhost.published)).join("\n")}
+rm_late=0
 for n in $(seq 1 ${d.balancedRequests}); do
   swl_section "get/${p.address}/${d.web2.published}/$n" rm_get ${shq(p.address)} ${d.web2.published}
-  # A request that timed out: the others would too (keep the probe short).
-  [ $? -ne 124 ] || break
+  # Two requests in a row without an answer: the others would not get one either (keep the probe short).
+  if [ $? -eq 124 ]; then rm_late=$((rm_late + 1)); else rm_late=0; fi
+  [ "$rm_late" -lt 2 ] || break
 done
 swl_section ${SECTION.mangle} nsenter --net=${shq(sbox)} iptables -t mangle -S
 swl_section ${SECTION.ipvs} nsenter --net=${shq(sbox)} cat /proc/net/ip_vs
