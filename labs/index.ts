@@ -4,10 +4,12 @@
  */
 import type { Lab } from "./lab";
 import { macvlan } from "./macvlan";
+import { routingMesh } from "./routing-mesh";
 import { swarmOverlay } from "./swarm-overlay";
 
 export const LABS: readonly Lab[] = [
   swarmOverlay,
+  routingMesh,
   macvlan,
 ];
 
