@@ -114,4 +114,6 @@ export const routingMeshProbe = scriptProbe({
   what: "the routing-mesh probe",
   host: probeHost,
   body: (inventory, model) => probeBody(inventory, model),
+  // ~20 s of requests and captures on an emulated CPU, 34-48 s measured on a loaded machine.
+  timeoutMs: 75_000,
 });
