@@ -41,7 +41,7 @@ eo_xfrm() { ip xfrm state | eo_redact; }
 
 function captureBash(nic: string): string {
   return `eo_cap_start() {
-  eo_out=$(mktemp) && eo_err=$(mktemp) || return 1
+  eo_out=$(mktemp -p "$swl_tmp") && eo_err=$(mktemp -p "$swl_tmp") || return 1
   timeout 15 tcpdump -ni ${shq(nic)} -l -c 64 ${shq(CAPTURE_FILTER)} >"$eo_out" 2>"$eo_err" &
   eo_pid=$!
   # tcpdump takes a few seconds to start on the emulated guests: ping once it listens.
