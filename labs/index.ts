@@ -3,10 +3,12 @@
  * one line in LABS below. `swarmlab:lab` (infra) and the inventory's `lab` (verify) name one.
  */
 import type { Lab } from "./lab";
+import { bridge } from "./bridge";
 import { swarmOverlay } from "./swarm-overlay";
 
 export const LABS: readonly Lab[] = [
   swarmOverlay,
+  bridge,
 ];
 
 /** The lab `swarmlab:lab` picks when it is not set, and verify assumes for an inventory without `lab`. */
