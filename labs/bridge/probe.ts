@@ -38,8 +38,9 @@ export function probeBody(inventory: Inventory, model: LabModel, names: BridgeNa
   const br = net ? bridgeNameOf(net) : undefined;
   const lines = [
     `swl_section ${SECTIONS.port} timeout 6 docker port ${shq(names.web)}`,
-    // The host has no wget or curl: bash's /dev/tcp sends the request.
-    `swl_section ${SECTIONS.http} timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET / HTTP/1.0\\r\\nHost: %s:%s\\r\\nConnection: close\\r\\n\\r\\n" "$1" "$2" >&3 && cat <&3' http_get ${shq(host.address)} ${names.hostPort}`,
+    // The host has no wget or curl: bash's /dev/tcp sends the request. The answer's CRs go (the
+    // framing counts bytes of lines, and an HTTP header ends in CR LF).
+    `swl_section ${SECTIONS.http} timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET / HTTP/1.0\\r\\nHost: %s:%s\\r\\nConnection: close\\r\\n\\r\\n" "$1" "$2" >&3 && tr -d "\\r" <&3' http_get ${shq(host.address)} ${names.hostPort}`,
     `swl_section ${SECTIONS.ping} timeout 7 docker exec ${shq(names.c2)} ping -c 1 -W 2 ${shq(names.c1)}`,
     `swl_section ${SECTIONS.lookup} timeout 7 docker exec ${shq(names.c2)} nslookup ${shq(names.c1)}`,
     `swl_section ${SECTIONS.otherLookup} timeout 8 docker exec ${shq(names.other)} nslookup ${shq(names.c1)}`,
