@@ -3,6 +3,7 @@
  * one line in LABS below. `swarmlab:lab` (infra) and the inventory's `lab` (verify) name one.
  */
 import type { Lab } from "./lab";
+import { bridge } from "./bridge";
 import { encryptedOverlay } from "./encrypted-overlay";
 import { macvlan } from "./macvlan";
 import { routingMesh } from "./routing-mesh";
@@ -10,6 +11,7 @@ import { swarmOverlay } from "./swarm-overlay";
 
 export const LABS: readonly Lab[] = [
   swarmOverlay,
+  bridge,
   routingMesh,
   encryptedOverlay,
   macvlan,
