@@ -17,7 +17,8 @@ export function labLabel(lab: string): string {
 
 /**
  * Shell lines removing every service, container and network labelled by another lab, services
- * first (their tasks hold the networks), then waiting until their tasks are gone. Idempotent.
+ * first (their tasks hold the networks), then waiting until this host has let go of the ports
+ * they published and their networks are gone. Idempotent.
  */
 export function otherLabsRemoved(lab: string): string {
   const mine = shq(`${LAB_LABEL}=${lab}`);
@@ -38,8 +39,19 @@ other_networks=$(other networks)
 rm -rf "$sw_tmp"
 if [ -n "$other_services$other_containers$other_networks" ]; then
   echo "removing another lab's part: services [$other_services] containers [$other_containers] networks [$other_networks]" >&2
-  # shellcheck disable=SC2086
-  [ -z "$other_services" ] || docker service rm $other_services >/dev/null
+  if [ -n "$other_services" ]; then
+    # The ports they publish: this host lets go of them a few seconds after the services go.
+    # shellcheck disable=SC2086
+    other_ports=$(docker service inspect --format '{{range .Endpoint.Ports}}{{.PublishedPort}} {{end}}' $other_services)
+    # shellcheck disable=SC2086
+    docker service rm $other_services >/dev/null
+    for port in $other_ports; do
+      for _ in $(seq 1 60); do
+        [ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
+        sleep 1
+      done
+    done
+  fi
   # shellcheck disable=SC2086
   [ -z "$other_containers" ] || docker rm -f $other_containers >/dev/null
   # A removed service's tasks leave its networks a few seconds later.

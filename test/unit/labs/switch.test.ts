@@ -67,6 +67,20 @@ describe("switching labs", () => {
     expect(r.stderr).toMatch(/removing another lab's part/);
   });
 
+  it("waits until this host has let go of the ports the removed services published", () => {
+    const bin = fakeDocker({
+      "service ls -q --filter label=swarmlab.lab": "svcA\n",
+      "service inspect --format {{range .Endpoint.Ports}}{{.PublishedPort}} {{end}} svcA": "5000 ",
+    });
+    // A fake ss: the port is still listened on for its first two calls.
+    const count = path.join(bin.dir, "ss-count");
+    fs.writeFileSync(path.join(bin.dir, "ss"), `#!/bin/bash\necho "$*" >>${count}\n[ "$(wc -l <${count})" -gt 2 ] || echo "LISTEN 0 4096 *:5000 *:*"\n`, { mode: 0o755 });
+    const r = spawnSync("bash", ["-c", `${BASH_HEADER}sleep() { :; }\n${otherLabsRemoved("bridge")}echo done`], { encoding: "utf8", env: { ...process.env, PATH: `${bin.dir}:${process.env.PATH}` } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(bin.calls()).toContain("service rm svcA");
+    expect(fs.readFileSync(count, "utf8").trim().split("\n")).toEqual(["-Hltn sport = :5000", "-Hltn sport = :5000", "-Hltn sport = :5000"]);
+  });
+
   it("does nothing when only this lab's part is there", () => {
     const bin = fakeDocker({
       "service ls -q --filter label=swarmlab.lab": "svcB\n",
