@@ -492,7 +492,7 @@ describe("swarmlab:lab", () => {
   });
 
   it("refuses a lab no folder provides, naming the value and the known labs, before anything is created", () => {
-    expect(only({ lab: "bridge-lab" })).toBe('swarmlab:lab = "bridge-lab" is not a known lab; allowed: swarm-overlay');
+    expect(only({ lab: "bridge-lab" })).toBe('swarmlab:lab = "bridge-lab" is not a known lab; allowed: swarm-overlay, bridge, routing-mesh, encrypted-overlay, macvlan');
     expect(() => validateConfig({ lab: "bridge-lab" }, ctx)).toThrow(/invalid swarmlab configuration \(nothing was created\)/);
   });
 });
