@@ -4,7 +4,7 @@
  */
 import type { RawSection } from "../../scripts/lib/framing";
 import type { Inventory } from "../../scripts/lib/verify/inventory";
-import { type HostModel, type LabModel, type Namespace, resolveRef } from "../../scripts/lib/verify/model";
+import { type HostModel, type Iface, type LabModel, type Namespace, resolveRef } from "../../scripts/lib/verify/model";
 import type { FactResult } from "../../scripts/lib/verify/result";
 import type { ContainerInfo, DockerNetwork } from "../../scripts/lib/verify/parse/docker";
 import { factResult, runFactChecks, Verdict } from "../kit";
@@ -14,10 +14,10 @@ import { type BridgeNames, DOCUMENTED, DOCUMENTED_NAMES, FACTS } from "./facts";
 import { parseDockerPort, parseHttpAnswer, parseNslookup, parsePing } from "./parse";
 import { bridgeNameOf, SECTIONS } from "./probe";
 
-type HostView = { host: HostModel } | { reason: string };
+export type HostView = { host: HostModel } | { reason: string };
 
 /** The host the lab runs on (the manager), or why its model cannot be read. */
-function labHost(model: LabModel, inventory: Inventory): HostView {
+export function labHost(model: LabModel, inventory: Inventory): HostView {
   const name = managerHost(inventory).name;
   const h = model.hosts.find((x) => x.name === name);
   if (!h) return { reason: `${name} is not in the model` };
@@ -76,10 +76,14 @@ function localnetOf(h: HostModel, nets: DockerNetwork[], names: BridgeNames, v: 
   return undefined;
 }
 
-const sandboxOf = (h: HostModel, c: ContainerInfo): Namespace | undefined => {
+/** A container's network namespace in the gathered model (the last part of its SandboxKey). */
+export const sandboxOf = (h: HostModel, c: ContainerInfo): Namespace | undefined => {
   const id = c.sandboxKey.split("/").pop();
   return id ? h.namespaces.find((n) => n.id === id) : undefined;
 };
+
+/** The host's NIC: the host-namespace interface holding its lab address (where published ports are reached). */
+export const hostNicOf = (h: HostModel): Iface | undefined => hostNamespace(h)?.interfaces.find((i) => i.addresses.some((a) => a.family === "inet" && a.local === h.address));
 
 // ----------------------------------------------------------- probe ----
 

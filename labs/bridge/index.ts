@@ -7,6 +7,7 @@ import { swarmOverlay } from "../swarm-overlay";
 import { checkBridge } from "./checks";
 import { FACTS } from "./facts";
 import { bridgeLab } from "./lab";
+import { bridgePlumbing } from "./plumbing";
 import { bridgeProbe } from "./probe";
 import { workloadScript } from "./workload";
 
@@ -19,4 +20,5 @@ export const bridge: Lab = {
   netnsDir: swarmOverlay.netnsDir,
   traffic: bridgeProbe(),
   check: (model, inventory, opts = {}) => checkBridge(model, inventory, opts),
+  plumbing: (model, inventory) => bridgePlumbing(model, inventory),
 };

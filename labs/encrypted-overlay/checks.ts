@@ -12,7 +12,7 @@ import type { LabFact } from "../lab";
 import { managerHost, sectionsOf } from "../script-probe";
 import { DOCUMENTED, FACTS } from "./facts";
 import { type Capture, type CapturedPacket, parsePing, parseTcpdump, parseXfrmState, tcpdumpStatus, UNREDACTED_KEY } from "./parse";
-import { type BasePlan, type OverlayPlan, PlanError, planParts } from "./plan";
+import { type BasePlan, isEncrypted, type OverlayPlan, PlanError, planParts } from "./plan";
 import { CAPTURE_FILTER, SECTIONS } from "./probe";
 
 type Sections = ReturnType<typeof sectionsOf>;
@@ -100,7 +100,7 @@ function networkOption(ctx: Ctx, v: Verdict, name: string, wantEncrypted: boolea
   const nets = networksOf(ctx, v, mgr, managerHost(ctx.inventory).name);
   if (!nets || !mgr) return;
   const check = (h: HostModel, n: NonNullable<HostModel["networks"]>[number]) => {
-    const has = Object.prototype.hasOwnProperty.call(n.options, DOCUMENTED.encrypted.option);
+    const has = isEncrypted(n);
     if (n.driver !== "overlay") v.fail(`${h.name}: network ${name} has driver ${n.driver}, not overlay`);
     if (has !== wantEncrypted) v.fail(`${h.name}: network ${name}'s options are ${optionList(n.options)}: ${wantEncrypted ? `no ${DOCUMENTED.encrypted.option}` : `${DOCUMENTED.encrypted.option} is set`}`);
     else v.observe(`${h.name}: ${name} (${n.driver}, ${n.ipam.map((i) => i.subnet).filter(Boolean).join(", ") || "no subnet"}) options ${optionList(n.options)}`);

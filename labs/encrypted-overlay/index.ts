@@ -9,6 +9,7 @@ import { swarmOverlay } from "../swarm-overlay";
 import { check } from "./checks";
 import { FACTS } from "./facts";
 import { encryptedOverlayLab } from "./lab";
+import { encryptedOverlayPlumbing } from "./plumbing";
 import { probe } from "./probe";
 import { workloadScript } from "./workload";
 
@@ -21,4 +22,5 @@ export const encryptedOverlay: Lab = {
   netnsDir: swarmOverlay.netnsDir,
   traffic: probe,
   check,
+  plumbing: (model, inventory) => encryptedOverlayPlumbing(model, inventory),
 };

@@ -5,7 +5,8 @@
  * The checks rebuild the same plan to know what the probe's sections are about.
  */
 import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
-import type { HostModel, LabModel } from "../../scripts/lib/verify/model";
+import type { HostModel, Iface, LabModel } from "../../scripts/lib/verify/model";
+import type { DockerNetwork } from "../../scripts/lib/verify/parse/docker";
 import { managerHost } from "../script-probe";
 import { DOCUMENTED } from "./facts";
 
@@ -42,6 +43,16 @@ export interface BasePlan {
   remote: HostModel;
 }
 
+/** A host's underlay NIC: the host-namespace interface holding its lab address. */
+export function underlayNicOf(hm: HostModel, address: string): Iface | undefined {
+  return hm.namespaces.find((n) => n.kind === "host")?.interfaces.find((i) => i.addresses.some((a) => a.local === address));
+}
+
+/** Does the network have data-plane encryption (`-o encrypted` among its options)? */
+export function isEncrypted(n: DockerNetwork): boolean {
+  return Object.prototype.hasOwnProperty.call(n.options, DOCUMENTED.encrypted.option);
+}
+
 function hostModel(model: LabModel, h: InventoryHost): HostModel {
   const hm = model.hosts.find((x) => x.name === h.name);
   if (!hm || !hm.reachable) throw new PlanError("missing", `${h.name} was not gathered${hm?.error ? `: ${hm.error}` : ""}`);
@@ -56,7 +67,8 @@ function taskOn(hm: HostModel, service: string, network: string): { id: string; 
   return { id: c.id, sandbox: c.sandboxKey, address: c.networks.find((n) => n.name === network)!.ipAddress };
 }
 
-function vniOf(hm: HostModel, network: string): number {
+/** The VXLAN id of `network` on hm (docker network inspect's vxlanid_list); throws PlanError without one. */
+export function vniOf(hm: HostModel, network: string): number {
   if (!hm.networks) throw new PlanError("missing", `${hm.name}: the networks were not gathered (docker network inspect)`);
   const n = hm.networks.find((x) => x.name === network);
   if (!n) throw new PlanError("absent", `${hm.name} has no network ${network}`);
@@ -73,7 +85,8 @@ function overlayPlan(local: HostModel, remote: HostModel, network: string, servi
   return { network, service, vni: vniOf(local, network), localContainer: mine.id, localSandbox: mine.sandbox, localAddress: mine.address, peerContainer: theirs.id, peerAddress: theirs.address };
 }
 
-function attempt<T>(f: () => T): T | PlanError {
+/** f's value, or the PlanError it threw (any other error is thrown on). */
+export function attempt<T>(f: () => T): T | PlanError {
   try {
     return f();
   } catch (e) {
@@ -93,8 +106,7 @@ export function planParts(inventory: Inventory, model: LabModel): { base: BasePl
     if (!peer) throw new PlanError("missing", "the lab needs a second host in the inventory");
     const local = hostModel(model, host);
     const remote = hostModel(model, peer);
-    const hostNs = local.namespaces.find((n) => n.kind === "host");
-    const nic = hostNs?.interfaces.find((i) => i.addresses.some((a) => a.local === host.address));
+    const nic = underlayNicOf(local, host.address);
     if (!nic) throw new PlanError("missing", `${host.name}: no interface of the host namespace holds ${host.address} (ip addr was not gathered?)`);
     return { host, peer, nic: nic.name, local, remote };
   });

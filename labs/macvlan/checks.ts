@@ -12,7 +12,7 @@ import { factResult, runFactChecks, Verdict } from "../kit";
 import type { LabFact } from "../lab";
 import { sectionsOf } from "../script-probe";
 import { DOCUMENTED, FACTS, subInterfaceOf } from "./facts";
-import { findMactainer, subInterface, underlayNic } from "./lookup";
+import { findMactainer, macvlanIface, subInterface, underlayNic } from "./lookup";
 import { type Frame, icmpEcho, parseIpJsonDevices, parsePingSummary, parseTcpdumpFrames } from "./parse";
 import { peerHost, probePlan } from "./probe";
 
@@ -164,7 +164,7 @@ function checkMv2(f: LabFact, model: LabModel, inventory: Inventory): FactResult
     return v.result(f, expected);
   }
   // The one docker attached: it holds the endpoint's address (else the first one, judged as is).
-  const dev = mv.find((i) => ipv4s(i).some((a) => a.local === ep.ipAddress)) ?? mv[0]!;
+  const dev = macvlanIface(m)!;
   const where = `${h.name}: ${C.name}'s ${dev.name}`;
   if (sub) {
     if (dev.peerIfindex !== sub.ifindex) v.fail(`${where} (macvlan) has lower device ifindex ${dev.peerIfindex ?? "none"}, not ${sub.name} (ifindex ${sub.ifindex})`);

@@ -15,6 +15,9 @@ export const DOCUMENTED = {
     subnet: "10.0.0.0/24",
     ipRange: "10.0.0.0/25",
     gateway: "10.0.0.1",
+    /** The seed sets no -o macvlan_mode: Docker's default, bridge mode (the network's options then name none). */
+    mode: "bridge",
+    modeOption: "macvlan_mode",
   },
   /** The seed's NIC is eth0 (`-o parent=eth0.100`); the lab uses the guest's underlay NIC, whatever its name. */
   seedNic: "eth0",

@@ -7,6 +7,7 @@ import { swarmOverlay } from "../swarm-overlay";
 import { check } from "./checks";
 import { FACTS } from "./facts";
 import { macvlanLab } from "./lab";
+import { macvlanPlumbing } from "./plumbing";
 import { macvlanProbe } from "./probe";
 import { workloadScript } from "./workload";
 
@@ -19,4 +20,5 @@ export const macvlan: Lab = {
   netnsDir: swarmOverlay.netnsDir,
   traffic: macvlanProbe,
   check,
+  plumbing: (model) => macvlanPlumbing(model),
 };

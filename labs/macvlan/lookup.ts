@@ -3,7 +3,7 @@
  * (the interface holding its lab address), its <nic>.100, and mactainer1 with its sandbox.
  */
 import type { ContainerInfo } from "../../scripts/lib/verify/parse/docker";
-import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/lib/verify/model";
+import { type HostModel, type Iface, ipv4s, type LabModel, type Namespace } from "../../scripts/lib/verify/model";
 import { DOCUMENTED, subInterfaceOf } from "./facts";
 
 export function hostNamespace(h: HostModel): Namespace | undefined {
@@ -42,4 +42,11 @@ export function findMactainer(model: LabModel): Mactainer | undefined {
     return m;
   }
   return undefined;
+}
+
+/** mactainer1's macvlan interface: the one holding its macvlan100 address, else the first macvlan of its namespace. */
+export function macvlanIface(m: Mactainer): Iface | undefined {
+  const mv = m.sandbox?.interfaces.filter((i) => i.kind === "macvlan") ?? [];
+  const ip = m.endpoint?.ipAddress;
+  return (ip ? mv.find((i) => ipv4s(i).some((a) => a.local === ip)) : undefined) ?? mv[0];
 }

@@ -7,6 +7,7 @@ import { swarmOverlay } from "../swarm-overlay";
 import { check } from "./checks";
 import { FACTS } from "./facts";
 import { routingMeshLab } from "./lab";
+import { routingMeshPlumbing } from "./plumbing";
 import { routingMeshProbe } from "./probe";
 import { workloadScript } from "./workload";
 
@@ -19,4 +20,5 @@ export const routingMesh: Lab = {
   netnsDir: swarmOverlay.netnsDir,
   traffic: routingMeshProbe,
   check,
+  plumbing: (model, inventory) => routingMeshPlumbing(model, inventory),
 };

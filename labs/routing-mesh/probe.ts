@@ -15,7 +15,7 @@
  * capture is bounded by `timeout` and a packet count. Requests stay on the lab network.
  */
 import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
-import type { LabModel } from "../../scripts/lib/verify/model";
+import type { Iface, LabModel } from "../../scripts/lib/verify/model";
 import { shellQuote as shq } from "../../scripts/lib/shell";
 import { managerHost, scriptProbe } from "../script-probe";
 import { swarmOverlay } from "../swarm-overlay";
@@ -56,11 +56,16 @@ export function probeHost(inventory: Inventory): InventoryHost {
   return managerHost(inventory);
 }
 
+/** A host's underlay NIC: the host-namespace interface holding its inventory address (undefined when not gathered). */
+export function hostNic(model: LabModel, host: InventoryHost): Iface | undefined {
+  const hm = model.hosts.find((h) => h.name === host.name);
+  return hm?.namespaces.find((n) => n.kind === "host")?.interfaces.find((i) => i.addresses.some((a) => a.family === "inet" && a.local === host.address));
+}
+
 /** The probe host's underlay NIC: the host-namespace interface holding its inventory address. */
 export function underlayNic(inventory: Inventory, model: LabModel): string {
   const p = probeHost(inventory);
-  const hm = model.hosts.find((h) => h.name === p.name);
-  const nic = hm?.namespaces.find((n) => n.kind === "host")?.interfaces.find((i) => i.addresses.some((a) => a.family === "inet" && a.local === p.address));
+  const nic = hostNic(model, p);
   if (!nic) throw new Error(`the gathered model of ${p.name} has no interface holding ${p.address} (ip addr of the host was not gathered?): the probe cannot capture on the underlay`);
   return nic.name;
 }
