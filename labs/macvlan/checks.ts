@@ -101,26 +101,40 @@ function checkMv1(f: LabFact, model: LabModel, inventory: Inventory): FactResult
     if (!ipam || ipam.subnet !== N.subnet || ipam.gateway !== N.gateway) v.fail(`${h.name}: ${N.name}'s IPAM is ${ipam ? `${ipam.subnet ?? "?"} gateway ${ipam.gateway ?? "?"}` : "empty"}, not ${N.subnet} gateway ${N.gateway}`);
     if (!v.fails.length && sub) v.observe(`${h.name}: ${N.name} (${N.driver}, ${N.subnet}, gateway ${N.gateway}) has parent ${sub}`);
   }
+  let tagSeen = false;
   if (nic && sub) {
     const dev = subInterface(h, nic);
     if (!dev) v.fail(`${h.name} has no interface ${sub} in its host namespace`);
     else if (dev.kind !== "vlan") v.fail(`${h.name}: ${sub} is of kind ${dev.kind}, not vlan`);
-    else v.observe(`${h.name}: ${sub} (ifindex ${dev.ifindex}, kind vlan${dev.mac ? `, MAC ${dev.mac}` : ""})`);
+    else if (dev.vlan) {
+      // The gather's ip -d link names the VLAN id, its protocol and the NIC it is stacked on.
+      tagSeen = true;
+      if (dev.vlan.id !== V.id) v.fail(`${h.name}: ${sub} has VLAN id ${dev.vlan.id}, not ${V.id}`);
+      if (dev.vlan.protocol !== undefined && dev.vlan.protocol !== V.protocol) v.fail(`${h.name}: ${sub} uses ${dev.vlan.protocol}, not ${V.protocol}`);
+      if (dev.link !== undefined && dev.link !== nic.name) v.fail(`${h.name}: ${sub} is stacked on ${dev.link}, not ${nic.name}`);
+      v.observe(`${h.name}: ${sub} (ifindex ${dev.ifindex}) is vlan ${dev.vlan.protocol ?? ""} id ${dev.vlan.id} on ${dev.link ?? nic.name}`.replace("  ", " "));
+    } else v.observe(`${h.name}: ${sub} (ifindex ${dev.ifindex}, kind vlan${dev.mac ? `, MAC ${dev.mac}` : ""})`);
   }
-  // The VLAN id and protocol are not in the model (the gather's ip -d link is parsed without
-  // them): the probe's capture shows the tag that sub-interface puts on mactainer1's frames.
+  // The tag on the wire: the probe's capture of the frames mactainer1 sends through that
+  // sub-interface. Needed where the gather did not show the VLAN id (ip without -d details);
+  // where it did, a capture showing another tag still fails the fact.
   const m = findMactainer(model);
   const mac = m?.endpoint?.mac?.toLowerCase();
   const p = probeOf(model);
-  if (!p.ok) v.unknown(`${sub ?? "<nic>.100"}'s VLAN id and protocol: the gather does not parse them and the probe did not run (${p.reason})`);
-  else if (!mac) v.unknown(`${sub ?? "<nic>.100"}'s VLAN id and protocol: ${C.name} has no MAC on ${N.name} in the model, its frames cannot be told apart`);
+  const need = (why: string): void => {
+    if (!tagSeen) v.unknown(why);
+  };
+  if (!p.ok) need(`${sub ?? "<nic>.100"}'s VLAN id and protocol: the gather did not show them and the probe did not run (${p.reason})`);
+  else if (!mac) need(`${sub ?? "<nic>.100"}'s VLAN id and protocol: ${C.name} has no MAC on ${N.name} in the model, its frames cannot be told apart`);
   else {
-    const frames = captured(v, p);
+    const probeVerdict = new Verdict();
+    const frames = captured(probeVerdict, p);
+    for (const u of probeVerdict.unknowns) need(u);
     if (frames) {
       const mine = frames.filter((x) => x.src === mac);
       const wrong = mine.filter((x) => x.vlan !== V.id || x.ethertypeHex !== V.ethertype);
       if (wrong.length) v.fail(`frames sent by ${C.name} (${mac}) through ${h.name}'s ${sub ?? "<nic>.100"} arrive on ${p.host} as ${wrong[0]!.ethertype} (${wrong[0]!.ethertypeHex})${wrong[0]!.vlan !== undefined ? ` vlan ${wrong[0]!.vlan}` : " untagged"}, not ${V.protocol} (${V.ethertype}) vlan ${V.id}`);
-      else if (!mine.length) v.unknown(`${sub ?? "<nic>.100"}'s VLAN id and protocol: the capture on ${p.host} holds no frame from ${C.name} (${mac}): ${describeFrames(frames)}`);
+      else if (!mine.length) need(`${sub ?? "<nic>.100"}'s VLAN id and protocol: the capture on ${p.host} holds no frame from ${C.name} (${mac}): ${describeFrames(frames)}`);
       else v.observe(`${mine.length} frame(s) sent by ${C.name} (${mac}) through ${sub ?? "<nic>.100"} carry ${V.protocol} (${V.ethertype}) tag ${V.id} on the wire (captured on ${p.host})`);
     }
   }

@@ -39,7 +39,7 @@ import {
   type ServiceInfo,
   type ServicePsRow,
 } from "./parse/docker";
-import { type BridgeInfo, type IpAddress, type IpLink, type IpRoute, parseIpLinks, parseIpRoutes, type VxlanInfo } from "./parse/ip";
+import { type BridgeInfo, type IpAddress, type IpLink, type IpRoute, parseIpLinks, parseIpRoutes, type VlanInfo, type VxlanInfo } from "./parse/ip";
 import { type OsRelease, parseEthtoolStats, parseNetnsInodes, parseNetnsLs, parseOsRelease, parseSingleWord, parseSs, type Socket } from "./parse/system";
 
 export type NamespaceKind = "host" | "overlay" | "lb" | "ingress_sbox" | "sandbox" | "unknown";
@@ -71,6 +71,10 @@ export interface Iface {
   ethtoolPeerIfindex?: number;
   vxlan?: VxlanInfo;
   bridge?: BridgeInfo;
+  /** A VLAN sub-interface's id and protocol. */
+  vlan?: VlanInfo;
+  /** The device this one is stacked on, by name, when it lives in the same namespace (a VLAN's NIC). */
+  link?: string;
   /** The other end of a veth, once resolved. */
   peer?: IfaceRef;
 }
@@ -313,6 +317,8 @@ function toIface(l: IpLink): Iface {
   if (l.linkNetnsid !== undefined) iface.linkNetnsid = l.linkNetnsid;
   if (l.vxlan) iface.vxlan = l.vxlan;
   if (l.bridge) iface.bridge = l.bridge;
+  if (l.vlan) iface.vlan = l.vlan;
+  if (l.linkName !== undefined) iface.link = l.linkName;
   return iface;
 }
 

@@ -209,3 +209,34 @@ describe("garbage, truncated and empty ip output", () => {
     expectParseError(() => parseIpRouteJson('[{"gateway":"1.2.3.4"}]', "ip -j route show"), "ip -j route show", undefined, /route 0\.dst: expected a string, got nothing/);
   });
 });
+
+describe("VLAN sub-interfaces (ip -d link)", () => {
+  it("keeps a vlan's id, protocol and the NIC it is stacked on, from JSON (Debian 12, the macvlan lab's ens3.100)", () => {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const text = fs.readFileSync(path.join(__dirname, "../../fixtures/labs/macvlan/ip-j-d-link-ens3.100-docker0.json"), "utf8");
+    const [l] = parseIpLinkJson(text);
+    expect(l!.name).toBe("ens3.100");
+    expect(l!.kind).toBe("vlan");
+    expect(l!.vlan).toEqual({ id: 100, protocol: "802.1Q" });
+    expect(l!.linkName).toBe("ens3");
+  });
+
+  it("keeps them from text too (iproute2 without -j)", () => {
+    const text = [
+      "5: eth0.100@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000",
+      "    link/ether 52:54:00:28:ba:52 brd ff:ff:ff:ff:ff:ff promiscuity 0 minmtu 0 maxmtu 65535 ",
+      "    vlan protocol 802.1Q id 100 <REORDER_HDR> addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 ",
+    ].join("\n");
+    const [l] = parseIpLinkText(text);
+    expect(l!.kind).toBe("vlan");
+    expect(l!.vlan).toEqual({ id: 100, protocol: "802.1Q" });
+    expect(l!.linkName).toBe("eth0");
+  });
+
+  it("refuses a VLAN id out of range, naming it", () => {
+    const bad = JSON.stringify([{ ifindex: 5, ifname: "ens3.100", flags: [], mtu: 1500, link: "ens3", linkinfo: { info_kind: "vlan", info_data: { protocol: "802.1Q", id: 5000 } } }]);
+    expect(() => parseIpLinkJson(bad)).toThrow(ParseError);
+    expect(() => parseIpLinkJson(bad)).toThrow(/5000/);
+  });
+});

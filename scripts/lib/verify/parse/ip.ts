@@ -43,6 +43,12 @@ export interface BridgeInfo {
   stpState?: number;
 }
 
+/** An 802.1Q/802.1ad sub-interface's details (`ip -d link`: "vlan protocol 802.1Q id 100"). */
+export interface VlanInfo {
+  id: number;
+  protocol?: string;
+}
+
 export interface IpLink {
   ifindex: number;
   name: string;
@@ -68,6 +74,7 @@ export interface IpLink {
   slaveKind?: string;
   vxlan?: VxlanInfo;
   bridge?: BridgeInfo;
+  vlan?: VlanInfo;
   altnames?: string[];
   /** The output carried `-d` details (so a missing kind means "no linkinfo": a NIC or lo). */
   detailed?: boolean;
@@ -96,6 +103,7 @@ export const LIMITS = {
   mtu: [0, 0x7fffffff],
   netnsid: [0, 0x7fffffff],
   vni: [0, 0xffffff],
+  vlan: [0, 4095],
   port: [0, 65535],
   prefix4: [0, 32],
   prefix6: [0, 128],
@@ -208,6 +216,12 @@ export function parseIpLinkJson(text: string, command = "ip -j -d link show"): I
       if (data && link.kind === "bridge") {
         const b = bridgeFromJson(data);
         if (b) link.bridge = b;
+      }
+      if (data && link.kind === "vlan") {
+        const vlan: VlanInfo = { id: data.reqInt("id", ...LIMITS.vlan) };
+        const protocol = data.str("protocol");
+        if (protocol !== undefined) vlan.protocol = protocol;
+        link.vlan = vlan;
       }
     }
     for (const a of e.objects("addr_info")) {
@@ -401,6 +415,15 @@ function parseBridgeTokens(command: string, tokens: string[], lineNo: number, li
   return { forwardDelay: fd, helloTime: ht, maxAge: ma, ageingTime: get("ageing_time"), stpState: get("stp_state") };
 }
 
+function parseVlanTokens(command: string, tokens: string[], lineNo: number, line: string): VlanInfo {
+  const i = tokens.indexOf("id");
+  if (i < 0) throw new ParseError(command, "vlan details without an id", lineNo, line);
+  const vlan: VlanInfo = { id: intAt(command, tokens, i + 1, "vlan id", lineNo, line, LIMITS.vlan) };
+  const p = tokens.indexOf("protocol");
+  if (p >= 0 && tokens[p + 1]) vlan.protocol = tokens[p + 1];
+  return vlan;
+}
+
 function parseInetLine(command: string, link: IpLink, tokens: string[], lineNo: number, line: string): void {
   const family = tokens[0] as "inet" | "inet6";
   let addr = tokens[1];
@@ -505,6 +528,7 @@ export function parseIpLinkText(text: string, command = "ip link show"): IpLink[
       cur.kind = first;
       if (first === "vxlan") cur.vxlan = parseVxlanTokens(command, tokens, lineNo, line);
       if (first === "bridge") cur.bridge = parseBridgeTokens(command, tokens, lineNo, line);
+      if (first === "vlan") cur.vlan = parseVlanTokens(command, tokens, lineNo, line);
     }
   });
   finish(lines.length);

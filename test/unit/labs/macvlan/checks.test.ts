@@ -70,12 +70,38 @@ describe("MV-1 can fail and be unchecked", () => {
     expect(r.observed).toMatch(/arrive on docker1 as 802\.1Q \(0x8100\) vlan 200, not 802\.1Q \(0x8100\) vlan 100/);
   });
 
-  it("is unchecked without the probe (the model has no VLAN id), naming why", () => {
+  it("passes without the probe on the VLAN id, protocol and NIC the gather's ip -d link shows", () => {
     const { model, inv } = liveModel({ probe: false });
     model.probe = macvlanProbe.skipped("--no-traffic");
+    const sub = hostNs(model).interfaces.find((i) => i.name === "ens3.100")!;
+    expect(sub.vlan).toEqual({ id: 100, protocol: "802.1Q" });
+    expect(sub.link).toBe("ens3");
+    const r = byId(model, inv, "MV-1");
+    expect(r.outcome).toBe("pass");
+    expect(r.observed).toMatch(/ens3\.100 \(ifindex \d+\) is vlan 802\.1Q id 100 on ens3/);
+  });
+
+  it("fails on another VLAN id, protocol or NIC in the gather", () => {
+    for (const [change, msg] of [
+      [(i: { vlan?: { id: number; protocol?: string }; link?: string }) => (i.vlan = { id: 200, protocol: "802.1Q" }), /ens3\.100 has VLAN id 200, not 100/],
+      [(i: { vlan?: { id: number; protocol?: string }; link?: string }) => (i.vlan = { id: 100, protocol: "802.1ad" }), /ens3\.100 uses 802\.1ad, not 802\.1Q/],
+      [(i: { vlan?: { id: number; protocol?: string }; link?: string }) => (i.link = "ens4"), /ens3\.100 is stacked on ens4, not ens3/],
+    ] as const) {
+      const { model, inv } = liveModel();
+      change(hostNs(model).interfaces.find((i) => i.name === "ens3.100")!);
+      const r = byId(model, inv, "MV-1");
+      expect(r.outcome).toBe("fail");
+      expect(r.observed).toMatch(msg);
+    }
+  });
+
+  it("is unchecked without the probe where the gather has no VLAN details, naming why", () => {
+    const { model, inv } = liveModel({ probe: false });
+    model.probe = macvlanProbe.skipped("--no-traffic");
+    delete hostNs(model).interfaces.find((i) => i.name === "ens3.100")!.vlan;
     const r = byId(model, inv, "MV-1");
     expect(r.outcome).toBe("unchecked");
-    expect(r.explanation).toMatch(/VLAN id and protocol: the gather does not parse them and the probe did not run \(--no-traffic\)/);
+    expect(r.explanation).toMatch(/VLAN id and protocol: the gather did not show them and the probe did not run \(--no-traffic\)/);
   });
 
   it("is unchecked when the manager could not be gathered", () => {
