@@ -5,6 +5,7 @@
  */
 import type { WorkloadArgs } from "../lab";
 import { labLabel, otherLabsRemoved } from "../switch";
+import { DOCUMENTED } from "./facts";
 import { swarmOverlayLab } from "./lab";
 import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shell";
 
@@ -23,6 +24,8 @@ export interface OverlayWorkloadArgs extends WorkloadArgs {
   service: string;
   replicas: number;
   command: string[];
+  /** The VXLAN id asked for the overlay (default: the documented 4097). */
+  vni?: number;
 }
 
 export function workloadScript(a: OverlayWorkloadArgs): string {
@@ -55,7 +58,13 @@ if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
   have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
   [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
 else
-  docker network create -d overlay ${label} --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
+  # The documented VXLAN id (VXLAN-1), asked for: the swarm hands ids out in turn, so after
+  # other overlays came and went (another lab's) demonet would get another one. Where that id is
+  # taken, the swarm's next one, as a plain create would.
+  if ! docker network create -d overlay ${label} --subnet ${shq(a.subnet)} --opt ${shq(`${DOCUMENTED.vxlanIdOption}=${a.vni ?? DOCUMENTED.vxlan.demonetId}`)} ${shq(a.overlay)} >&2; then
+    echo "warning: VXLAN id ${a.vni ?? DOCUMENTED.vxlan.demonetId} was refused (taken?); ${a.overlay} gets the swarm's next one" >&2
+    docker network create -d overlay ${label} --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
+  fi
 fi
 spread() {
   running=$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2=="Running"')
