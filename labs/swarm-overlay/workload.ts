@@ -30,6 +30,7 @@ export interface OverlayWorkloadArgs extends WorkloadArgs {
 
 export function workloadScript(a: OverlayWorkloadArgs): string {
   const label = labLabel(swarmOverlayLab.name);
+  const vni = a.vni ?? DOCUMENTED.vxlan.demonetId;
   const create = [
     "docker service create --detach",
     ...(a.pull ? [] : ["--no-resolve-image"]),
@@ -59,10 +60,18 @@ if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
   [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
 else
   # The documented VXLAN id (VXLAN-1), asked for: the swarm hands ids out in turn, so after
-  # other overlays came and went (another lab's) demonet would get another one. Where that id is
-  # taken, the swarm's next one, as a plain create would.
-  if ! docker network create -d overlay ${label} --subnet ${shq(a.subnet)} --opt ${shq(`${DOCUMENTED.vxlanIdOption}=${a.vni ?? DOCUMENTED.vxlan.demonetId}`)} ${shq(a.overlay)} >&2; then
-    echo "warning: VXLAN id ${a.vni ?? DOCUMENTED.vxlan.demonetId} was refused (taken?); ${a.overlay} gets the swarm's next one" >&2
+  # other overlays came and went (another lab's) demonet would get another one. The swarm takes
+  # the request and allocates nothing when that id is taken (the network's options stay empty):
+  # then demonet is made again without it and gets the swarm's next id, as a plain create would.
+  docker network create -d overlay ${label} --subnet ${shq(a.subnet)} --opt ${shq(`${DOCUMENTED.vxlanIdOption}=${vni}`)} ${shq(a.overlay)} >&2
+  for _ in 1 2 3 4 5; do
+    got=$(docker network inspect ${shq(a.overlay)} --format '{{index .Options ${JSON.stringify(DOCUMENTED.vxlanIdOption)}}}' 2>/dev/null || true)
+    [ -n "$got" ] && break
+    sleep 1
+  done
+  if [ "$got" != ${vni} ]; then
+    echo "warning: the swarm did not give ${a.overlay} VXLAN id ${vni} (taken?); it gets the swarm's next one" >&2
+    docker network rm ${shq(a.overlay)} >/dev/null
     docker network create -d overlay ${label} --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
   fi
 fi

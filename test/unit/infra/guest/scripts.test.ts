@@ -132,6 +132,7 @@ describe("guest scripts", () => {
     const bin = fakeDocker({
       "node ls --filter name=docker0.local": "docker0.local Ready\n",
       "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "network inspect demonet --format {{index .Options": "4097",
       "network inspect demonet": "FAIL",
       "service inspect": "FAIL",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
@@ -146,21 +147,24 @@ describe("guest scripts", () => {
     expect(calls).toContain("service create --detach --replicas 2 --replicas-max-per-node 1 --network demonet --name demoservice --label swarmlab.lab=swarm-overlay alpine sleep 50000");
   });
 
-  it("workload asks for the documented VXLAN id, and takes the swarm's next one where it is refused", () => {
+  it("workload asks for the documented VXLAN id, and makes demonet again without it where the swarm does not give it", () => {
     const bin = fakeDocker({
       "node ls --filter name=docker0.local": "docker0.local Ready\n",
       "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      // The swarm took the request but allocated nothing: the options stay empty.
+      "network inspect demonet --format {{index .Options": "",
       "network inspect demonet": "FAIL",
-      "network create -d overlay --label swarmlab.lab=swarm-overlay --subnet 192.168.200.0/24 --opt": "FAIL",
       "service inspect": "FAIL",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
       "service ps demoservice --filter desired-state=running --format {{.Name}}": "demoservice.1 docker0.local Running\ndemoservice.2 docker1.local Running\n",
     });
     const r = run(scripts.workload, bin.dir);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/VXLAN id 4097 was refused \(taken\?\); demonet gets the swarm's next one/);
-    expect(bin.calls().filter((c) => c.startsWith("network create"))).toEqual([
+    expect(r.stderr).toMatch(/the swarm did not give demonet VXLAN id 4097 \(taken\?\); it gets the swarm's next one/);
+    const calls = bin.calls();
+    expect(calls.filter((c) => /^network (create|rm)/.test(c))).toEqual([
       "network create -d overlay --label swarmlab.lab=swarm-overlay --subnet 192.168.200.0/24 --opt com.docker.network.driver.overlay.vxlanid_list=4097 demonet",
+      "network rm demonet",
       "network create -d overlay --label swarmlab.lab=swarm-overlay --subnet 192.168.200.0/24 demonet",
     ]);
   });
