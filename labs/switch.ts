@@ -18,7 +18,8 @@ export function labLabel(lab: string): string {
 /**
  * Shell lines removing every service, container and network labelled by another lab, services
  * first (their tasks hold the networks), then waiting until this host has let go of the ports
- * they published and their networks are gone. Idempotent.
+ * they published, their networks are gone and every node has let their tasks go (a worker keeps
+ * a removed network's namespaces until then). Idempotent.
  */
 export function otherLabsRemoved(lab: string): string {
   const mine = shq(`${LAB_LABEL}=${lab}`);
@@ -43,6 +44,8 @@ if [ -n "$other_services$other_containers$other_networks" ]; then
     # The ports they publish: this host lets go of them a few seconds after the services go.
     # shellcheck disable=SC2086
     other_ports=$(docker service inspect --format '{{range .Endpoint.Ports}}{{.PublishedPort}} {{end}}' $other_services)
+    # Their tasks, on every node: a node keeps a removed network's namespaces until its tasks are gone.
+    other_tasks=$(for s in $other_services; do docker service ps -q --no-trunc "$s"; done)
     # shellcheck disable=SC2086
     docker service rm $other_services >/dev/null
     for port in $other_ports; do
@@ -65,6 +68,14 @@ if [ -n "$other_services$other_containers$other_networks" ]; then
     [ -z "$other_networks" ] || sleep 1
   done
   [ -z "$other_networks" ] || echo "warning: networks of another lab still in use:$other_networks" >&2
+  # Until every node has let its tasks go (a task whose sleep ignores SIGTERM takes its grace period).
+  if [ -n "\${other_tasks:-}" ]; then
+    for _ in $(seq 1 90); do
+      # shellcheck disable=SC2086
+      docker inspect --type task --format '{{.ID}}' $other_tasks 2>/dev/null | grep -q . || break
+      sleep 1
+    done
+  fi
 fi
 `;
 }

@@ -26,6 +26,12 @@ if (a.startsWith("network rm ")) {
   process.exit(0);
 }
 if (a.startsWith("network inspect ")) process.exit(busy.includes(a.slice(16)) ? 0 : 1);
+if (a.startsWith("inspect --type task ")) {
+  // The removed service's tasks: still known for the first two looks, then gone.
+  const looks = fs.readFileSync(${JSON.stringify(log)}, "utf8").split("\n").filter((l) => l.startsWith("inspect --type task ")).length;
+  if (looks <= 2) process.stdout.write("taskA1\n");
+  process.exit(looks <= 2 ? 0 : 1);
+}
 if (a in answers) process.stdout.write(answers[a]);
 process.exit(0);
 `,
@@ -52,6 +58,7 @@ describe("switching labs", () => {
         "ps -a -q --filter label=swarmlab.lab=bridge": "c1\n",
         "network ls -q --filter label=swarmlab.lab": "netA\nnetB\n",
         "network ls -q --filter label=swarmlab.lab=bridge": "netB\n",
+        "service ps -q --no-trunc svcA": "taskA1\ntaskA2\n",
       },
       ["netA"],
     );
@@ -64,6 +71,9 @@ describe("switching labs", () => {
     expect(calls.filter((c) => c === "network rm netA")).toHaveLength(2);
     expect(calls.some((c) => /svcB|c1$|netB/.test(c) && /rm/.test(c))).toBe(false);
     expect(calls.indexOf("service rm svcA")).toBeLessThan(calls.indexOf("network rm netA"));
+    // Then until every node has let the removed service's tasks go.
+    expect(calls.indexOf("service ps -q --no-trunc svcA")).toBeLessThan(calls.indexOf("service rm svcA"));
+    expect(calls.filter((c) => c === "inspect --type task --format {{.ID}} taskA1 taskA2")).toHaveLength(3);
     expect(r.stderr).toMatch(/removing another lab's part/);
   });
 
