@@ -28,8 +28,8 @@ if (a.startsWith("network rm ")) {
 if (a.startsWith("network inspect ")) process.exit(busy.includes(a.slice(16)) ? 0 : 1);
 if (a.startsWith("inspect --type task ")) {
   // The removed service's tasks: still known for the first two looks, then gone.
-  const looks = fs.readFileSync(${JSON.stringify(log)}, "utf8").split("\n").filter((l) => l.startsWith("inspect --type task ")).length;
-  if (looks <= 2) process.stdout.write("taskA1\n");
+  const looks = fs.readFileSync(${JSON.stringify(log)}, "utf8").split("\\n").filter((l) => l.startsWith("inspect --type task ")).length;
+  if (looks <= 2) process.stdout.write("taskA1\\n");
   process.exit(looks <= 2 ? 0 : 1);
 }
 if (a in answers) process.stdout.write(answers[a]);
