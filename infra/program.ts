@@ -6,6 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { labNamed } from "../labs";
 import type { WorkloadArgs } from "../labs/lab";
+import { inventoryWorkload } from "../scripts/lib/verify/inventory";
 import { LabConfig } from "./config";
 import { LabHost, LabNetwork, LabStorage, SwarmCluster, SwarmWorkload } from "./components";
 import { LabFiles, SshKeyPair } from "./local";
@@ -38,18 +39,7 @@ export function inventoryOf(cfg: LabConfig, keyFile: string) {
     sshKeyFile: keyFile,
     network: { cidr: cfg.network.cidr, gateway: cfg.network.gateway },
     hosts: cfg.hosts.map((h) => ({ name: h.name, hostname: h.hostname, address: h.address, role: h.role })),
-    ...(w
-      ? {
-          workload: {
-            overlay: w.overlay.name,
-            subnet: w.overlay.subnet,
-            gateway: w.overlay.gateway,
-            service: w.service.name,
-            replicas: w.service.replicas,
-            image: cfg.workloadImage,
-          },
-        }
-      : {}),
+    ...(w ? { workload: inventoryWorkload(w, cfg.workloadImage) } : {}),
     pathTarget: cfg.pathTarget,
   };
 }

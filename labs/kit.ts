@@ -44,6 +44,8 @@ export class Verdict {
   readonly changes: string[] = [];
   readonly unknowns: string[] = [];
   readonly seen: string[] = [];
+  /** Context that is neither a finding nor a failure (shown in the details as "note: …"). */
+  readonly notes: string[] = [];
   fail(msg: string): void {
     this.fails.push(msg);
   }
@@ -58,6 +60,9 @@ export class Verdict {
   observe(msg: string): void {
     this.seen.push(msg);
   }
+  note(msg: string): void {
+    this.notes.push(msg);
+  }
   get outcome(): Outcome {
     return this.fails.length ? "fail" : this.unknowns.length ? "unchecked" : this.changes.length ? "changed" : "pass";
   }
@@ -66,7 +71,7 @@ export class Verdict {
     const o = this.outcome;
     const observed = o === "fail" ? this.fails.join("; ") : o === "unchecked" ? "not checked" : [...this.changes, ...this.seen].join("; ") || "as documented";
     const explanation = o === "unchecked" ? this.unknowns.join("; ") : o === "changed" ? f.newerEngines : undefined;
-    return factResult(f, o, expected, observed, [...this.fails, ...this.changes, ...this.seen, ...this.unknowns.map((u) => `not observed: ${u}`)], explanation);
+    return factResult(f, o, expected, observed, [...this.fails, ...this.changes, ...this.seen, ...this.notes.map((n) => `note: ${n}`), ...this.unknowns.map((u) => `not observed: ${u}`)], explanation);
   }
 }
 

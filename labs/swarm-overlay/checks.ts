@@ -17,6 +17,7 @@
  * subnet, service, replicas), lab.ts (service command) and DOCUMENTED in
  * facts.ts (Docker's own constants). Nothing lab-specific is written here.
  */
+import { factResult, Verdict } from "../kit";
 import { type OverlayInventory, type OverlayLabDefinition, withWorkload } from "./lab";
 import { canonicalCidr, inCidr, nthAddressIn, prefixOf } from "../../scripts/lib/ipv4";
 import type { Inventory, InventoryHost } from "../../scripts/lib/verify/inventory";
@@ -24,7 +25,7 @@ import type { HostModel, Iface, LabModel, Namespace } from "../../scripts/lib/ve
 import { commandOf, ipv4s, resolveRef } from "../../scripts/lib/verify/model";
 import type { ContainerInfo, DockerNetwork } from "../../scripts/lib/verify/parse/docker";
 import type { FactResult, Outcome } from "../../scripts/lib/verify/result";
-import { citation, DOCUMENTED, type Fact, FACTS, type FactId, SEEDS, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
+import { DOCUMENTED, type Fact, FACTS, type FactId, TRAFFIC_FACT_IDS, type TrafficFactId } from "./facts";
 import type { TrafficEvidence, TrafficObservations } from "./traffic";
 import { judgeObservations } from "./traffic-checks";
 
@@ -33,37 +34,6 @@ export interface CheckContext {
   model: LabModel;
   lab: OverlayLabDefinition;
   inventory: OverlayInventory;
-}
-
-/**
- * Accumulates findings; the outcome follows: any fail -> fail, else anything
- * that could not be checked -> unchecked, else any change -> changed, else pass.
- */
-class Verdict {
-  readonly fails: string[] = [];
-  readonly changes: string[] = [];
-  readonly unknowns: string[] = [];
-  readonly seen: string[] = [];
-  readonly notes: string[] = [];
-  fail(msg: string): void {
-    this.fails.push(msg);
-  }
-  /** Something this fact needs could not be observed: say why (host, command, cause). */
-  unknown(msg: string): void {
-    if (!this.unknowns.includes(msg)) this.unknowns.push(msg);
-  }
-  change(msg: string): void {
-    this.changes.push(msg);
-  }
-  observe(msg: string): void {
-    this.seen.push(msg);
-  }
-  note(msg: string): void {
-    this.notes.push(msg);
-  }
-  get outcome(): Outcome {
-    return this.fails.length ? "fail" : this.unknowns.length ? "unchecked" : this.changes.length ? "changed" : "pass";
-  }
 }
 
 interface CheckOutput {
@@ -949,21 +919,8 @@ function vxlanCheck(ctx: CheckContext, networkName: string, documentedId: number
 
 // ------------------------------------------------------------- runChecks ----
 
-function result(f: Fact, outcome: Outcome, expected: string, observed: string, details: string[], explanation?: string): FactResult {
-  const r: FactResult = {
-    id: f.id,
-    title: f.title,
-    seed: f.seeds.map((s) => SEEDS[s]).join(", "),
-    citation: citation(f),
-    outcome,
-    expected,
-    observed,
-    details,
-  };
-  if (f.section) r.section = f.section;
-  if (explanation) r.explanation = explanation;
-  return r;
-}
+const result = (f: Fact, outcome: Outcome, expected: string, observed: string, details: string[], explanation?: string): FactResult =>
+  factResult(f, outcome, expected, observed, details, explanation);
 
 /** A traffic fact's verdict, judged from the traffic probe's observations (traffic-checks.ts). */
 function trafficResult(judged: TrafficEvidence | undefined, f: Fact): FactResult {

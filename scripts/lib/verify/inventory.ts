@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LabDefinition } from "../../../labs/definition";
+import type { LabDefinition, SwarmWorkloadDefinition } from "../../../labs/definition";
 import { InventoryError } from "./errors";
 import { inCidr, isIPv4, nthAddressIn, readCidr } from "../ipv4";
 
@@ -222,20 +222,14 @@ export function inventoryFromLab(
     sshKeyFile: opts.sshKeyFile,
     network: { cidr: lab.network.cidr, gateway },
     hosts: lab.hosts.map((h) => ({ name: h.name, hostname: h.hostname, address: nthAddressIn(lab.network.cidr, h.hostOffset)!, role: h.role })),
-    ...(w
-      ? {
-          workload: {
-            overlay: w.overlay.name,
-            subnet: w.overlay.subnet,
-            gateway: w.overlay.gateway,
-            service: w.service.name,
-            replicas: w.service.replicas,
-            image: opts.image ?? lab.defaultImage,
-          },
-        }
-      : {}),
+    ...(w ? { workload: inventoryWorkload(w, opts.image ?? lab.defaultImage) } : {}),
     pathTarget: opts.pathTarget ?? gateway,
   };
+}
+
+/** The inventory's workload block for a lab built around one overlay and service. */
+export function inventoryWorkload(w: SwarmWorkloadDefinition, image: string): NonNullable<Inventory["workload"]> {
+  return { overlay: w.overlay.name, subnet: w.overlay.subnet, gateway: w.overlay.gateway, service: w.service.name, replicas: w.service.replicas, image };
 }
 
 /** Differences between an inventory and the lab definition (informational: a hand-built lab may differ). */
