@@ -11,6 +11,7 @@ import { labLabel, otherLabsRemoved } from "../switch";
 import { BASH_HEADER, shellQuote as shq } from "../../scripts/lib/shell";
 import { DOCUMENTED } from "./facts";
 import { encryptedOverlayLab } from "./lab";
+import { nodesReadyWait } from "../nodes-ready";
 
 interface Part {
   network: string;
@@ -87,13 +88,7 @@ ${svcCase}
   fi
 }
 ${PARTS.map((p) => `ensure_svc ${shq(p.service)}`).join("\n")}
-for node in ${a.nodes.map(shq).join(" ")}; do
-  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
-    expired && { diagnose; fail "node $node is not Ready after ${a.timeoutSec}s"; }
-    sleep 2
-  done
-done
-# Every service has its replicas Running, on as many nodes.
+${nodesReadyWait(a.nodes, a.timeoutSec)}# Every service has its replicas Running, on as many nodes.
 spread() {
   tasks=$(docker service ps ${services} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}')
   local s want count nodes

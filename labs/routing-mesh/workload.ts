@@ -15,6 +15,7 @@ import { LAB_LABEL, labLabel, otherLabsRemoved } from "../switch";
 import { DOCUMENTED } from "./facts";
 import { routingMeshLab } from "./lab";
 import { BASH_HEADER, shellQuote as shq } from "../../scripts/lib/shell";
+import { nodesReadyWait } from "../nodes-ready";
 
 /** The label holding the digest of a service's creation arguments. */
 export const SPEC_LABEL = "swarmlab.spec";
@@ -106,13 +107,7 @@ diagnose() {
     echo "--- docker service ps --no-trunc $s" >&2; docker service ps --no-trunc "$s" >&2 || true
   done
 }
-for node in ${p.nodes.map(shq).join(" ")}; do
-  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
-    expired && { diagnose; fail "node $node is not Ready after ${p.timeoutSec}s"; }
-    sleep 2
-  done
-done
-# name|digest of the lab's services that exist (one call; a missing one is simply not listed).
+${nodesReadyWait(p.nodes, p.timeoutSec)}# name|digest of the lab's services that exist (one call; a missing one is simply not listed).
 existing=$(docker service inspect --format '{{.Spec.Name}}|{{index .Spec.Labels ${JSON.stringify(SPEC_LABEL)}}}' ${names} 2>/dev/null || true)
 ensure_service() {
   local name=$1 digest=$2 have

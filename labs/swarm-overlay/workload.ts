@@ -8,6 +8,7 @@ import { labLabel, otherLabsRemoved } from "../switch";
 import { DOCUMENTED } from "./facts";
 import { swarmOverlayLab } from "./lab";
 import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shell";
+import { nodesReadyWait } from "../nodes-ready";
 
 
 /**
@@ -95,13 +96,7 @@ elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.Con
   state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})
   case "$state" in ""|completed) ;; *) diagnose; fail "the update of ${a.service} to ${a.image} ended $state" ;; esac
 fi
-for node in ${a.nodes.map(shq).join(" ")}; do
-  until [ "$(docker node ls --filter "name=$node" --format '{{.Hostname}} {{.Status}}' | awk -v n="$node" '$1==n {print $2}')" = Ready ]; do
-    expired && { diagnose; fail "node $node is not Ready after ${a.timeoutSec}s"; }
-    sleep 2
-  done
-done
-if ! spread && [ "$count" -eq ${a.replicas} ]; then
+${nodesReadyWait(a.nodes, a.timeoutSec)}if ! spread && [ "$count" -eq ${a.replicas} ]; then
   # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
   # and does not move it back by itself, so restart the tasks to spread them again.
   docker service update --force --detach ${shq(a.service)} >&2
