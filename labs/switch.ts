@@ -24,9 +24,10 @@ export function labLabel(lab: string): string {
 export function otherLabsRemoved(lab: string): string {
   const mine = shq(`${LAB_LABEL}=${lab}`);
   // What is labelled by any lab, less what is labelled by this one; the three listings at once
-  // (a docker CLI call costs a second or two on an emulated CPU).
+  // (a docker CLI call costs a second or two on an emulated CPU), and this lab's own listing
+  // only where some lab labelled something (a first \`up\` lists three times, not six).
   const ls = (what: string, file: string) =>
-    `{ docker ${what} -q --filter label=${LAB_LABEL} | sort; } >"$sw_tmp/${file}.all" && { docker ${what} -q --filter label=${mine} | sort; } >"$sw_tmp/${file}.mine" &`;
+    `{ { docker ${what} -q --filter label=${LAB_LABEL} | sort; } >"$sw_tmp/${file}.all" && if [ -s "$sw_tmp/${file}.all" ]; then { docker ${what} -q --filter label=${mine} | sort; } >"$sw_tmp/${file}.mine"; else : >"$sw_tmp/${file}.mine"; fi; } &`;
   return `# Another lab's part (labelled ${LAB_LABEL}=<another lab>) goes first.
 sw_tmp=$(mktemp -d)
 ${ls("service ls", "services")}

@@ -102,6 +102,15 @@ describe("switching labs", () => {
     expect(r.stderr).toBe("");
   });
 
+  it("lists each kind once, not twice, when no lab labelled anything (a first up)", () => {
+    const bin = fakeDocker({});
+    const r = run("bridge", bin.dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("done\n");
+    expect(bin.calls().sort()).toEqual(["network ls -q --filter label=swarmlab.lab", "ps -a -q --filter label=swarmlab.lab", "service ls -q --filter label=swarmlab.lab"]);
+    expect(r.stderr).toBe("");
+  });
+
   it("passes shellcheck", () => {
     const file = path.join(tmp, "switch.sh");
     fs.writeFileSync(file, `#!/usr/bin/env bash\n${BASH_HEADER}${otherLabsRemoved("x")}`);
