@@ -31,6 +31,7 @@ needs=(
   "debootstrap|debootstrap|tests"
   "mkfs.ext4|e2fsprogs|tests"
   "ip|iproute2|tests"
+  "sshd|openssh-server|tests"
   "pgrep|procps|tests"
   "shellcheck|shellcheck|tests"
   "python3|python3|tests"
