@@ -11,6 +11,8 @@
  * there (put back as it was afterwards), so libvirt's ssh transport and virt-ssh-helper carry
  * every virsh call of that learner's up and down; the sshd's log shows the logins. From
  * learner-01's docker0, learner-02's guests must be out of reach while learner-01's own are not.
+ * `class reset --learners learner-02` undoes a break in that learner's lab (Docker stopped on its
+ * docker1) through the ssh URI, and the gradebook that follows grades both labs green.
  *
  * Smaller guests (1024 MiB) than the main test's; the files run one after the other, so no other lab runs.
  */
@@ -69,7 +71,8 @@ beforeAll(async () => {
   sshd = await startTestSshd({ netns, log });
   untrust = await trustHostKey(sshd.knownHostsLine, log);
   loginsAtStart = await sshd.acceptedLogins();
-  const config = { ...testImageConfig(MANIFEST), "swarmlab:memoryMiB": "1024", "swarmlab:verifyAfterUp": "false" };
+  // verifyAfterUp stays on (the default): each learner's up ends with a verify that saves the baseline class reset returns to.
+  const config = { ...testImageConfig(MANIFEST), "swarmlab:memoryMiB": "1024" };
   const set = await npmRun("pulumi", "--", "config", "set-all", "--stack", template.STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]));
   if (set.code !== 0) throw new Error(`config set-all failed (${set.code})`);
   up = await npmRun("class", "--", "up", "--learners", "2", "--from", template.STACK, "--parallel", "2", "--hypervisors", `${URI},${sshd.uri}`);
@@ -130,6 +133,23 @@ describe("a classroom: two learners' labs at once, one through qemu+ssh://, one 
     // ping's own failure (exit 1, nothing back), not ssh's (255).
     expect(other.status, `learner-01's docker0 must not reach learner-02's docker0 (${addressOf(two, "docker0")})`).toBe(1);
     expect(other.stdout).toMatch(/2 packets transmitted, 0 received/);
+  });
+
+  it("class reset returns the named learner's broken lab (the one through qemu+ssh://) to its verified state", async () => {
+    const two = learners[1]!;
+    // A learner's break: Docker stopped on learner-02's docker1.
+    expect(onGuest(two, "docker1", "sudo -n systemctl stop docker docker.socket").status).toBe(0);
+    expect(onGuest(two, "docker1", "systemctl is-active docker").stdout.trim()).toBe("inactive");
+    const before = await sshd!.acceptedLogins();
+    const r = await npmRun("class", "--", "reset", "--learners", two.STACK);
+    log(`CLASS RESET (learner-02 only): ${r.seconds.toFixed(1)} s`);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/class reset: 1 of 1 learner\(s\) done/);
+    expect(r.output).not.toMatch(/learner-01/);
+    // The domains were reverted through the ssh URI.
+    expect(await sshd!.acceptedLogins()).toBeGreaterThan(before);
+    expect(onGuest(two, "docker1", "systemctl is-active docker").stdout.trim()).toBe("active");
+    // class verify, next, grades both labs green: learner-02's after the reset.
   });
 
   it("class verify grades both labs into one gradebook with no failed or unchecked fact", async () => {
