@@ -12,37 +12,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { parseProcStat } from "./proc";
 
 /* ---------------------------------------------------------------- parsers */
-
-export interface ProcStat {
-  pid: number;
-  comm: string;
-  /** Field 3. */
-  state: string;
-  /** Fields 14 and 15: user and system CPU time of the whole process, in clock ticks. */
-  utime: number;
-  stime: number;
-  /** Field 22: start time in clock ticks since boot (tells a reused PID from the process seen before). */
-  starttime: number;
-}
-
-/**
- * /proc/PID/stat. The comm (field 2) is in parentheses and may itself hold spaces and ')', so
- * the fields after it are counted from the LAST ')'. Undefined for text that is not a stat line.
- */
-export function parseProcStat(text: string): ProcStat | undefined {
-  const open = text.indexOf("(");
-  const close = text.lastIndexOf(")");
-  if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 1).trim().split(/\s+/);
-  // rest[0] is field 3 (state): field k is rest[k - 3].
-  if (!Number.isInteger(pid) || rest.length < 20) return undefined;
-  const field = (k: number) => Number(rest[k - 3]);
-  const out = { pid, comm: text.slice(open + 1, close), state: rest[0]!, utime: field(14), stime: field(15), starttime: field(22) };
-  return [out.utime, out.stime, out.starttime].every(Number.isFinite) ? out : undefined;
-}
 
 /** A `Key:   1234 kB` line of /proc/PID/status, in KiB; undefined when the key is absent (a kernel thread, a zombie). */
 export function parseStatusKiB(text: string, key: string): number | undefined {

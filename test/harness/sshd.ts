@@ -31,6 +31,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { constants as fsc, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { allProcesses, procIdentity, sameProcess, terminate, type ProcIdentity } from "./proc";
 import { run, type ExecResult } from "./testhv";
 
 export const SSHD = "/usr/sbin/sshd";
@@ -84,31 +85,6 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-interface ProcId {
-  pid: number;
-  comm: string;
-  ppid: number;
-  /** Field 22 of /proc/<pid>/stat: tells a reused PID apart. */
-  startTime: string;
-}
-
-async function procId(pid: number): Promise<ProcId | undefined> {
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
-    const close = stat.lastIndexOf(")");
-    const rest = stat.slice(close + 2).split(" ");
-    if (rest[0] === "Z") return undefined;
-    return { pid, comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(rest[1]), startTime: rest[19]! };
-  } catch {
-    return undefined;
-  }
-}
-
-async function stillSame(id: ProcId): Promise<boolean> {
-  const now = await procId(id.pid);
-  return now !== undefined && now.comm === id.comm && now.startTime === id.startTime;
-}
-
 /** A process's command line, as one string (sshd rewrites its own into "sshd: /usr/sbin/sshd -D ... [listener] ..."). */
 async function cmdlineOf(pid: number): Promise<string> {
   try {
@@ -119,14 +95,9 @@ async function cmdlineOf(pid: number): Promise<string> {
 }
 
 /** Every process below `pid` (its sessions), found through the parent links in /proc. */
-async function descendantsOf(pid: number): Promise<ProcId[]> {
-  const all: ProcId[] = [];
-  for (const e of await fs.readdir("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    const id = await procId(Number(e));
-    if (id) all.push(id);
-  }
-  const out: ProcId[] = [];
+async function descendantsOf(pid: number): Promise<ProcIdentity[]> {
+  const all = await allProcesses();
+  const out: ProcIdentity[] = [];
   const seen = new Set([pid]);
   for (let grew = true; grew; ) {
     grew = false;
@@ -141,36 +112,6 @@ async function descendantsOf(pid: number): Promise<ProcId[]> {
   return out;
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`, for each process that is still the one recorded. */
-async function terminate(ids: ProcId[], log: (s: string) => void, graceMs = 5_000): Promise<void> {
-  const live: ProcId[] = [];
-  for (const id of ids) if (await stillSame(id)) live.push(id);
-  for (const id of live) {
-    try {
-      process.kill(id.pid, "SIGTERM");
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    const still: ProcId[] = [];
-    for (const id of live) if (await stillSame(id)) still.push(id);
-    if (!still.length) return;
-    if (Date.now() > deadline) {
-      for (const id of still) {
-        log(`SIGKILL ${id.pid} (${id.comm}): still there ${graceMs} ms after SIGTERM`);
-        try {
-          process.kill(id.pid, "SIGKILL");
-        } catch {
-          /* exited meanwhile */
-        }
-      }
-      return;
-    }
-    await sleep(100);
-  }
-}
 
 /** True when this process already runs inside the named network namespace. */
 async function insideNetns(netns: string): Promise<boolean> {
@@ -233,10 +174,10 @@ export async function startTestSshd(opts: SshdOptions): Promise<TestSshd> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "swarmlab-sshd-"));
   let madePrivsep = false;
   let child: ChildProcess | undefined;
-  let id: ProcId | undefined;
+  let id: ProcIdentity | undefined;
   const cleanup = async () => {
     if (id) {
-      await terminate([...(await descendantsOf(id.pid)), id], log);
+      await terminate([...(await descendantsOf(id.pid)), id], log, 5_000);
     } else if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL");
     }
@@ -308,7 +249,7 @@ export async function startTestSshd(opts: SshdOptions): Promise<TestSshd> {
       }
 
       // The listener is the process we spawned (ip netns exec execs sshd in place).
-      id = await procId(c.pid!);
+      id = await procIdentity(c.pid!);
       const cmdline = await cmdlineOf(c.pid!);
       if (!id || id.comm !== "sshd" || !cmdline.includes(` -f ${cfg}`)) throw new Error(`pid ${c.pid} is not the sshd started with ${cfg} (${id?.comm ?? "gone"}: ${cmdline})`);
       const pidFile = Number((await fs.readFile(path.join(dir, "sshd.pid"), "utf8").catch(() => "")).trim());
@@ -350,9 +291,9 @@ export async function startTestSshd(opts: SshdOptions): Promise<TestSshd> {
           const listener = id!;
           const sessions = await descendantsOf(listener.pid);
           if (sessions.length) log(`WARNING: sessions of the test sshd still open at stop: ${sessions.map((s) => `${s.pid}/${s.comm}`).join(", ")}; stopping them`);
-          if ((await stillSame(listener)) && (await cmdlineOf(listener.pid)).includes(` -f ${cfg}`)) await terminate([listener], log);
+          if ((await sameProcess(listener)) && (await cmdlineOf(listener.pid)).includes(` -f ${cfg}`)) await terminate([listener], log, 5_000);
           else log(`the test sshd pid ${listener.pid} had already exited`);
-          await terminate(sessions, log);
+          await terminate(sessions, log, 5_000);
           await fs.rm(dir, { recursive: true, force: true });
           if (madePrivsep && !(await otherSshdRunning())) await fs.rmdir(PRIVSEP_DIR).catch(() => undefined);
           log(`test sshd pid ${listener.pid} stopped, ${dir} removed`);
@@ -369,10 +310,7 @@ export async function startTestSshd(opts: SshdOptions): Promise<TestSshd> {
 
 /** Another sshd (not ours: ours is gone when this is asked) still needs the privilege separation directory. */
 async function otherSshdRunning(): Promise<boolean> {
-  for (const e of await fs.readdir("/proc")) {
-    if (/^\d+$/.test(e) && (await procId(Number(e)))?.comm === "sshd") return true;
-  }
-  return false;
+  return (await allProcesses()).some((p) => p.comm === "sshd");
 }
 
 /**

@@ -28,6 +28,7 @@
 import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { allProcesses, procIdentity, sameProcess, terminate, type ProcIdentity } from "./proc";
 
 export interface ExecOptions {
   /** Written to the command's stdin (stdin is closed either way). */
@@ -134,41 +135,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-interface ProcIdentity {
-  pid: number;
-  comm: string;
-  /** Start time in clock ticks since boot (field 22 of /proc/<pid>/stat): detects PID reuse. */
-  startTime: string;
-}
-
-async function procIdentity(pid: number): Promise<ProcIdentity | undefined> {
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
-    const close = stat.lastIndexOf(")");
-    const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const rest = stat.slice(close + 2).split(" ");
-    // rest[0] is field 3 (state); field 22 is rest[19].
-    if (rest[0] === "Z") return undefined;
-    return { pid, comm, startTime: rest[19] };
-  } catch {
-    return undefined;
-  }
-}
-
-async function sameProcess(id: ProcIdentity): Promise<boolean> {
-  const now = await procIdentity(id.pid);
-  return now !== undefined && now.comm === id.comm && now.startTime === id.startTime;
-}
-
 /** PIDs whose /proc/<pid>/comm is exactly `name`. */
 async function pidsByComm(name: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const e of await fs.readdir("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    const id = await procIdentity(Number(e));
-    if (id && id.comm === name) out.push(id.pid);
-  }
-  return out;
+  return (await allProcesses()).filter((p) => p.comm === name).map((p) => p.pid);
 }
 
 async function netnsInode(pid: number | "self"): Promise<string | undefined> {
@@ -224,41 +193,6 @@ async function readPidfile(file: string): Promise<number | undefined> {
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`, for each process that is still the one recorded. */
-async function terminate(ids: ProcIdentity[], log: (s: string) => void, graceMs = 15_000): Promise<void> {
-  const live: ProcIdentity[] = [];
-  for (const id of ids) {
-    if (await sameProcess(id)) live.push(id);
-    else log(`pid ${id.pid} (${id.comm}) already gone`);
-  }
-  for (const id of live) {
-    log(`SIGTERM ${id.pid} (${id.comm})`);
-    try {
-      process.kill(id.pid, "SIGTERM");
-    } catch {
-      /* raced with exit */
-    }
-  }
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    const still: ProcIdentity[] = [];
-    for (const id of live) if (await sameProcess(id)) still.push(id);
-    if (still.length === 0) return;
-    if (Date.now() > deadline) {
-      for (const id of still) {
-        log(`SIGKILL ${id.pid} (${id.comm}): did not exit within ${graceMs} ms`);
-        try {
-          process.kill(id.pid, "SIGKILL");
-        } catch {
-          /* raced with exit */
-        }
-      }
-      await sleep(500);
-      return;
-    }
-    await sleep(200);
-  }
-}
 
 function nsExecArgv(netns: string, cmd: string[]): string[] {
   return ["ip", "netns", "exec", netns, ...cmd];

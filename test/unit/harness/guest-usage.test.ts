@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { GuestSampler, guestNameOf, isQemuComm, memoryMiBOf, parseCmdline, parseProcStat, parseStatusKiB } from "../../harness/guest-usage";
+import { GuestSampler, guestNameOf, isQemuComm, memoryMiBOf, parseCmdline, parseStatusKiB } from "../../harness/guest-usage";
+import { parseProcStat } from "../../harness/proc";
 
 const STAT =
   "15153 (qemu-system-x86) S 1 15152 15152 0 -1 138412416 124499 0 16 0 8488 778 0 0 20 0 7 0 4398852 3457003520 434425 " +
@@ -52,7 +53,7 @@ const CMDLINE =
 
 describe("the /proc parsers", () => {
   it("reads pid, comm, state, utime, stime and start time from /proc/PID/stat", () => {
-    expect(parseProcStat(STAT)).toEqual({ pid: 15153, comm: "qemu-system-x86", state: "S", utime: 8488, stime: 778, starttime: 4398852 });
+    expect(parseProcStat(STAT)).toEqual({ pid: 15153, comm: "qemu-system-x86", state: "S", ppid: 1, utime: 8488, stime: 778, starttime: 4398852 });
   });
 
   it("counts the fields after the last ')' when the comm holds spaces and parentheses", () => {
