@@ -261,12 +261,15 @@ EOF
 fi
 systemctl enable docker >/dev/null 2>&1 || true
 systemctl start docker
+# The daemon answers when docker version can name it: one call (about a second under emulation)
+# both waits and reads the version.
+server=""
 for _ in $(seq 1 90); do
-  docker info >/dev/null 2>&1 && break
+  server=$(docker version --format '{{.Server.Version}}' 2>/dev/null) && [ -n "$server" ] && break
+  server=""
   sleep 1
 done
-docker info >/dev/null 2>&1 || { systemctl status docker --no-pager >&2 || true; fail "the Docker daemon did not start"; }
-server=$(docker version --format '{{.Server.Version}}')
+[ -n "$server" ] || { systemctl status docker --no-pager >&2 || true; fail "the Docker daemon did not start"; }
 if [ -n "$want" ] && ! version_matches "$server" "$want"; then
   fail "Docker $server is installed, but $want was requested; remove it or change swarmlab:dockerVersion"
 fi
@@ -291,14 +294,17 @@ echo "docker=$server"
 /** `docker swarm init` on the manager (CL-1); prints the worker join token on stdout. */
 export function swarmInitScript(advertiseAddr: string, pool: AddressPool): string {
   return `${HEADER}
-state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+# One docker info (a docker call costs about a second under emulation): a node that was already
+# in a swarm must be its manager; one this step initialises is.
+read -r state manager <<<"$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')"
 if [ "$state" != active ]; then
   # Its output repeats the join token: keep it out of the logs.
   docker swarm init --advertise-addr ${shq(advertiseAddr)} \\
     --default-addr-pool ${shq(pool.pool)} --default-addr-pool-mask-length ${pool.maskLength} >/dev/null
   echo "swarm initialised, advertising ${advertiseAddr}" >&2
+elif [ "$manager" != true ]; then
+  fail "this node is in a swarm but is not a manager"
 fi
-[ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || fail "this node is in a swarm but is not a manager"
 docker swarm join-token -q worker
 `;
 }

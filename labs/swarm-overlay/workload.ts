@@ -128,8 +128,8 @@ if ! command -v ping >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; th
 elif [ -z "$ov_cid" ]; then
   echo "overlay: not checked (no task of ${a.service} on this host)"
 else
-  ov_sk=$(docker inspect --format '{{.NetworkSettings.SandboxKey}}' "$ov_cid")
-  ov_mine=$(docker inspect --format '{{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$ov_cid")
+  # Its namespace and its address on the overlay, in one call.
+  read -r ov_sk ov_mine <<<"$(docker inspect --format '{{.NetworkSettings.SandboxKey}} {{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$ov_cid")"
   ov_tasks=$(docker service ps -q --no-trunc --filter desired-state=running ${svc})
   # shellcheck disable=SC2086
   ov_peers=$(docker inspect --type task --format '{{range .NetworksAttachments}}{{if eq .Network.Spec.Name ${JSON.stringify(a.overlay)}}}{{range .Addresses}}{{.}} {{end}}{{end}}{{end}}' $ov_tasks)

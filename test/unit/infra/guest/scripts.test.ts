@@ -92,12 +92,39 @@ describe("guest scripts", () => {
     expect(prefix.status).toBe(1);
     expect(prefix.stderr).toContain("Docker 20.10.24+dfsg1 is installed, but 20.1 was requested");
     expect(run(dockerInstallScript({ version: "20.10.24", etcDir: etc }), bin.dir).status).toBe(0);
+    // A running daemon is asked once (docker version both waits and reads), not three times.
+    expect(bin.calls().filter((c) => c.startsWith("version")).length).toBe(4);
+    expect(bin.calls().some((c) => c.startsWith("info"))).toBe(false);
+  });
+
+  it("docker install waits for a daemon that is still starting, and says so when it never answers", () => {
+    const bin = fakeDocker({});
+    // docker version fails (no daemon) for its first two calls, then answers.
+    fs.writeFileSync(
+      path.join(bin.dir, "docker"),
+      `#!/bin/bash\necho "$*" >>${bin.dir}/calls\nn=$(grep -c '^version' ${bin.dir}/calls)\n[ "$n" -gt 2 ] || { echo "Cannot connect to the Docker daemon" >&2; exit 1; }\necho 20.10.24+dfsg1\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(bin.dir, "dockerd"), "#!/bin/sh\necho Docker version 20.10.24\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin.dir, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin.dir, "tcpdump"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin.dir, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const etc = fs.mkdtempSync(path.join(tmp, "etc-"));
+    fs.writeFileSync(path.join(etc, "os-release"), 'ID=debian\nVERSION_ID="12"\n');
+    const r = run(dockerInstallScript({ etcDir: etc }), bin.dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe("docker=20.10.24+dfsg1");
+    expect(bin.calls().filter((c) => c.startsWith("version"))).toHaveLength(3);
+    // Never answering: the step fails with the reason.
+    fs.writeFileSync(path.join(bin.dir, "docker"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    const dead = run(dockerInstallScript({ etcDir: etc }), bin.dir);
+    expect(dead.status).toBe(1);
+    expect(dead.stderr).toContain("the Docker daemon did not start");
   });
 
   it("swarm init is idempotent and prints only the token on stdout", () => {
     const fresh = fakeDocker({
-      "info --format {{.Swarm.LocalNodeState}}": "inactive",
-      "info --format {{.Swarm.ControlAvailable}}": "true",
+      "info --format {{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}": "inactive false",
       "swarm join-token": "SWMTKN-1-abc\n",
       // docker swarm init repeats the token in its advice text.
       "swarm init": "To add a worker to this swarm, run:\n    docker swarm join --token SWMTKN-1-abc 192.168.122.10:2377\n",
@@ -108,9 +135,16 @@ describe("guest scripts", () => {
     expect(r.stderr, "stderr is logged: it must not carry the token").not.toContain("SWMTKN");
     // The documented engine gave ingress 10.255.0.0/16; newer ones need the pool to be asked for.
     expect(fresh.calls()).toContain("swarm init --advertise-addr 192.168.122.10 --default-addr-pool 10.255.0.0/16 --default-addr-pool-mask-length 16");
-    const again = fakeDocker({ "info --format {{.Swarm.LocalNodeState}}": "active", "info --format {{.Swarm.ControlAvailable}}": "true", "swarm join-token": "SWMTKN-1-abc\n" });
+    // One docker info, then init, then the token.
+    expect(fresh.calls().filter((c) => c.startsWith("info"))).toHaveLength(1);
+    const again = fakeDocker({ "info --format {{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}": "active true", "swarm join-token": "SWMTKN-1-abc\n" });
     expect(run(scripts.init, again.dir).status).toBe(0);
     expect(again.calls().some((c) => c.startsWith("swarm init"))).toBe(false);
+    const worker = fakeDocker({ "info --format {{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}": "active false", "swarm join-token": "SWMTKN-1-abc\n" });
+    const w = run(scripts.init, worker.dir);
+    expect(w.status).toBe(1);
+    expect(w.stderr).toContain("this node is in a swarm but is not a manager");
+    expect(worker.calls().some((c) => c.startsWith("swarm "))).toBe(false);
   });
 
   it("swarm join reads the token from stdin, and is idempotent", () => {
@@ -130,8 +164,7 @@ describe("guest scripts", () => {
 
   it("workload creates what is missing and waits for one running task per node", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format {{index .Options": "4097",
       "network inspect demonet": "FAIL",
       "service inspect": "FAIL",
@@ -149,8 +182,7 @@ describe("guest scripts", () => {
 
   it("workload asks for the documented VXLAN id, and makes demonet again without it where the swarm does not give it", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       // The swarm took the request but allocated nothing: the options stay empty.
       "network inspect demonet --format {{index .Options": "",
       "network inspect demonet": "FAIL",
@@ -177,8 +209,7 @@ describe("guest scripts", () => {
 
   it("workload times out with docker service ps --no-trunc when both tasks land on one node", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
       "service inspect --format {{.Spec": "alpine:latest@sha256:0123\n",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker0.local Running 2 seconds ago\n",
@@ -195,8 +226,7 @@ describe("guest scripts", () => {
 
   it("workload rolls a changed image out and waits for the update to complete", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
       "service inspect --format {{.Spec": "swarmlab/busybox-static:local\n",
       "service inspect --format {{if .UpdateStatus}}": "completed\n",
@@ -212,8 +242,7 @@ describe("guest scripts", () => {
 
   it("workload fails, saying so, when the image update ends paused", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
       "service inspect --format {{.Spec": "alpine:latest@sha256:0123\n",
       "service inspect --format {{if .UpdateStatus}}": "paused\n",
@@ -225,8 +254,7 @@ describe("guest scripts", () => {
 
   it("workload takes alpine and alpine:latest@sha256:... for the same image", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
       "service inspect --format {{.Spec": "alpine:latest@sha256:0123\n",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
@@ -238,23 +266,22 @@ describe("guest scripts", () => {
 
   it("workload declares the service before the worker is Ready, then waits for its task", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "",
+      // docker1 has not joined yet: the manager is the only node listed.
+      "node ls --format": "docker0.local Ready\n",
       "network inspect demonet": "FAIL",
       "service inspect": "FAIL",
     });
     const r = run(workloadScript({ ...workload, timeoutSec: 1 }), bin.dir);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("node docker1.local is not Ready");
+    expect(r.stderr).toContain("node(s) docker1.local not Ready after 1s");
     const calls = bin.calls();
     expect(calls.findIndex((c) => c.startsWith("service create"))).toBeGreaterThanOrEqual(0);
-    expect(calls.findIndex((c) => c.startsWith("service create"))).toBeLessThan(calls.findIndex((c) => c.startsWith("node ls --filter name=docker1.local")));
+    expect(calls.findIndex((c) => c.startsWith("service create"))).toBeLessThan(calls.findIndex((c) => c.startsWith("node ls")));
   });
 
   it("workload leaves a running, spread service alone", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format": "192.168.200.0/24",
       "service inspect --format {{.Spec": "alpine\n",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
@@ -266,8 +293,7 @@ describe("guest scripts", () => {
 
   it("workload refuses an existing demonet with another subnet", () => {
     const bin = fakeDocker({
-      "node ls --filter name=docker0.local": "docker0.local Ready\n",
-      "node ls --filter name=docker1.local": "docker1.local Ready\n",
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "network inspect demonet --format": "10.0.9.0/24",
     });
     const r = run(scripts.workload, bin.dir);

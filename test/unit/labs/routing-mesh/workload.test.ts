@@ -40,7 +40,7 @@ const argv = process.argv.slice(2);
     path.join(dir, "docker"),
     `${head}const a = argv.join(" ");
 fs.appendFileSync(${JSON.stringify(log)}, a + "\\n");
-if (a.startsWith("node ls")) { const n = argv[argv.indexOf("--filter") + 1].slice(5); process.stdout.write(n + " Ready\\n"); process.exit(0); }
+if (a.startsWith("node ls --format ")) { process.stdout.write("docker0.local Ready\\ndocker1.local Ready\\n"); process.exit(0); }
 if (a.startsWith("service inspect")) { process.stdout.write(st.existing.map((l) => l + "\\n").join("")); process.exit(st.existing.length === 3 ? 0 : 1); }
 if (a.startsWith("service create")) { const name = argv[argv.indexOf("--name") + 1]; if (!(name in st.replicas)) st.replicas[name] = argv.includes("--replicas-max-per-node") ? "2/2" : "1/1"; save(); process.stdout.write("id-" + name + "\\n"); process.exit(0); }
 if (a.startsWith("service rm")) { process.exit(0); }

@@ -20,7 +20,7 @@ beforeAll(() => {
     "docker",
     `case "$1 $2" in
   "ps -q") echo c0ffee ;;
-  "inspect --format") case "$3" in *SandboxKey*) echo /var/run/docker/netns/abc ;; *) echo 192.168.200.3 ;; esac ;;
+  "inspect --format") case "$3" in *SandboxKey*IPAddress*) echo /var/run/docker/netns/abc 192.168.200.3 ;; *) echo "unexpected docker $*" >&2; exit 2 ;; esac ;;
   "service ps") printf 'task1\ntask2\n' ;;
   "inspect --type") [ "$*" = "inspect --type task --format $5 task1 task2" ] && echo "192.168.200.3/24 192.168.200.9/24 " ;;
   *) echo "unexpected docker $*" >&2; exit 2 ;;
