@@ -199,6 +199,9 @@ Address=${address}
 Gateway=${a.gateway}
 DNS=${a.gateway}
 IPv6AcceptRA=no
+# No IPv6 link-local address: the lab is IPv4, and networkd would count the NIC configured
+# (network-online, which Docker waits for) only ~2 s later, after the address's DAD.
+LinkLocalAddressing=no
 EOF
 current=""
 for d in "$R"/sys/class/net/*; do

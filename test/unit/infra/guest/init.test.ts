@@ -79,7 +79,7 @@ describe("guestInitScript (the seed for images without cloud-init)", () => {
     expect(read("etc/ssh/ssh_host_ecdsa_key")).toBe("key\n");
     expect(read("etc/systemd/network/10-swarmlab-lab.link")).toBe("[Match]\nMACAddress=52:54:00:ab:cd:10\n\n[Link]\nName=ens3\n");
     expect(read("etc/systemd/network/10-swarmlab-lab.network")).toBe(
-      "[Match]\nMACAddress=52:54:00:ab:cd:10\nName=ens3\n\n[Network]\nAddress=192.168.123.10/24\nGateway=192.168.123.1\nDNS=192.168.123.1\nIPv6AcceptRA=no\n",
+      "[Match]\nMACAddress=52:54:00:ab:cd:10\nName=ens3\n\n[Network]\nAddress=192.168.123.10/24\nGateway=192.168.123.1\nDNS=192.168.123.1\nIPv6AcceptRA=no\n# No IPv6 link-local address: the lab is IPv4, and networkd would count the NIC configured\n# (network-online, which Docker waits for) only ~2 s later, after the address's DAD.\nLinkLocalAddressing=no\n",
     );
     const c = calls();
     expect(c).toContain("hostname docker0.local");
