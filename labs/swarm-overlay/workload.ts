@@ -76,10 +76,10 @@ else
     docker network create -d overlay ${label} --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
   fi
 fi
+# Running tasks and the nodes they run on, counted by one docker call and one awk (this polls
+# while the tasks start, on the manager's one emulated CPU).
 spread() {
-  running=$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2=="Running"')
-  count=$(printf '%s\\n' "$running" | awk 'NF' | wc -l)
-  nodes=$(printf '%s\\n' "$running" | awk 'NF {print $1}' | sort -u | wc -l)
+  read -r count nodes <<<"$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2 == "Running" { c++; if (!($1 in on)) { on[$1] = 1; n++ } } END { print c + 0, n + 0 }')"
   [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]
 }
 # An image reference as the swarm records it, without digest and with the implied :latest tag.
