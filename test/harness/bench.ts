@@ -15,11 +15,11 @@
  *
  * Then a classroom (--class N, default 2, 0 to skip): a template stack (bench-class-t) with the
  * settings of the cycles above, `npm run class -- up --learners bench-l01,.. --from bench-class-t
- * --parallel N` (all N labs built at once, each with its verify and baseline, as one `npm run up`
+ * --parallel K` (K labs built at once, --class-parallel K, default all N; each with its verify and baseline, as one `npm run up`
  * does), `class verify` and `class down` of those learners. While class up runs, every learner's
  * QEMU processes are sampled every 2 s (test/harness/guest-usage.ts). Rows (N the class's size):
  *
- *   class: N labs at once (class up)                  wall time of class up
+ *   class: N labs, K at once (class up)               wall time of class up
  *   class: N x one lab (N x median cold up+verify)    what building them one after another costs
  *   class: ratio (class up / median cold up+verify)   class up against ONE lab built alone
  *   class verify (N labs), class down                 wall times
@@ -54,16 +54,19 @@ const SAMPLE_MS = 2000;
 const OPTIONS = {
   "--runs": { key: "runs", min: 1, max: 20, default: 3 },
   "--class": { key: "class", min: 0, max: MAX_CLASS, default: 2 },
+  // How many of the class's labs class up builds at once; 0: all of them.
+  "--class-parallel": { key: "classParallel", min: 0, max: MAX_CLASS, default: 0 },
 } as const;
 
 export interface BenchArgs {
   runs: number;
   class: number;
+  classParallel: number;
 }
 
 /** The command line (`--runs N`, `--class N`, also as `--runs=N`), checked before anything runs. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { runs: OPTIONS["--runs"].default, class: OPTIONS["--class"].default };
+  const out: BenchArgs = { runs: OPTIONS["--runs"].default, class: OPTIONS["--class"].default, classParallel: OPTIONS["--class-parallel"].default };
   const known = Object.entries(OPTIONS)
     .map(([k, o]) => `${k} N (${o.min} to ${o.max}, default ${o.default})`)
     .join(", ");
@@ -183,10 +186,10 @@ export interface ClassResult {
  * removed, the learners' guests sampled while they are built. Never throws: a failure is in
  * `error`, and class down runs whenever class up has started.
  */
-async function classPhase(n: number, config: Record<string, string>, oneLabMedian: number | undefined): Promise<ClassResult> {
+async function classPhase(n: number, parallel: number, config: Record<string, string>, oneLabMedian: number | undefined): Promise<ClassResult> {
   const names = benchLearners(n);
   const ticks = clockTicks();
-  const res: ClassResult = { learners: n, names, template: CLASS_TEMPLATE, parallel: n, sampleIntervalS: SAMPLE_MS / 1000, clockTicks: ticks, rows: [], guests: [], hostsPerLab: {} };
+  const res: ClassResult = { learners: n, names, template: CLASS_TEMPLATE, parallel, sampleIntervalS: SAMPLE_MS / 1000, clockTicks: ticks, rows: [], guests: [], hostsPerLab: {} };
   const errors: string[] = [];
   const row = (phase: string, values: number[]) => {
     const v = values.filter(Number.isFinite);
@@ -196,7 +199,7 @@ async function classPhase(n: number, config: Record<string, string>, oneLabMedia
     process.stderr.write(`${tail(r.output)}\n`);
     errors.push(`${what} exited ${r.code}: ${reason}`);
   };
-  const learners = ["--learners", names.join(","), "--parallel", String(n)];
+  const learners = ["--learners", names.join(","), "--parallel", String(parallel)];
   let upStarted = false;
   let verified = false;
   try {
@@ -212,7 +215,7 @@ async function classPhase(n: number, config: Record<string, string>, oneLabMedia
     sampler.start();
     let up: Run;
     try {
-      up = await npmRun("class", "--", "up", "--learners", names.join(","), "--from", CLASS_TEMPLATE, "--parallel", String(n));
+      up = await npmRun("class", "--", "up", "--learners", names.join(","), "--from", CLASS_TEMPLATE, "--parallel", String(parallel));
     } finally {
       res.guests = sampler.stop();
     }
@@ -234,7 +237,7 @@ async function classPhase(n: number, config: Record<string, string>, oneLabMedia
       // Every learner's up succeeded, so each guest ran: one the sampler did not find is the bench's fault.
       errors.push(`the guest sampler found ${missed.map((l) => `${guestsOf(l).length} QEMU process(es) of ${l}'s ${res.hostsPerLab[l] ?? "?"} guests`).join(", ")} (it looks for comm qemu-system-*/qemu-kvm with -name guest=${objectPrefixOf("<learner>")}-...)`);
     }
-    row(`class: ${n} labs at once (class up)`, [up.seconds]);
+    row(`class: ${n} labs, ${parallel} at once (class up)`, [up.seconds]);
     if (oneLabMedian !== undefined) {
       row(`class: ${n} x one lab (${n} x median cold up+verify)`, [n * oneLabMedian]);
       row("class: ratio (class up / median cold up+verify)", [up.seconds / oneLabMedian]);
@@ -303,7 +306,7 @@ async function main(): Promise<void> {
 
   const table = Object.entries(samples).map(([phase, v]) => ({ phase, ...summary(v) }));
   const oneLab = table.find((r) => r.phase === "cold up+verify")?.median;
-  const cls = args.class > 0 ? await classPhase(args.class, config, oneLab) : undefined;
+  const cls = args.class > 0 ? await classPhase(args.class, Math.min(args.classParallel || args.class, args.class), config, oneLab) : undefined;
 
   const machine = {
     cpus: os.cpus().length,
@@ -324,7 +327,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${"phase".padEnd(w)}    min  median     max   (seconds)\n`);
   for (const r of table) process.stdout.write(line(r));
   if (cls) {
-    process.stdout.write(`class of ${cls.learners} (${cls.names.join(", ")}), all at once; seconds unless the row names a unit; RSS, memory: over the ${cls.guests.length} guests, CPU: over the labs\n`);
+    process.stdout.write(`class of ${cls.learners} (${cls.names.join(", ")}), ${cls.parallel} at once; seconds unless the row names a unit; RSS, memory: over the ${cls.guests.length} guests, CPU: over the labs\n`);
     for (const r of classRows) process.stdout.write(line(r, r.phase.startsWith("class: ratio") ? 2 : 1));
     if (cls.error) process.stdout.write(`class phase FAILED: ${cls.error}\n`);
   }

@@ -7,12 +7,14 @@ import { benchLearners, classOutcome, parseBenchArgs, summary, verifyOutcome } f
 
 describe("bench options", () => {
   it("defaults to 3 runs and a class of 2", () => {
-    expect(parseBenchArgs([])).toEqual({ runs: 3, class: 2 });
+    expect(parseBenchArgs([])).toEqual({ runs: 3, class: 2, classParallel: 0 });
   });
 
   it("takes --runs and --class, as two words or with =", () => {
-    expect(parseBenchArgs(["--runs", "1", "--class", "0"])).toEqual({ runs: 1, class: 0 });
-    expect(parseBenchArgs(["--class=8", "--runs=20"])).toEqual({ runs: 20, class: 8 });
+    expect(parseBenchArgs(["--runs", "1", "--class", "0"])).toEqual({ runs: 1, class: 0, classParallel: 0 });
+    expect(parseBenchArgs(["--class=8", "--runs=20"])).toEqual({ runs: 20, class: 8, classParallel: 0 });
+    expect(parseBenchArgs(["--class", "2", "--class-parallel", "1"])).toEqual({ runs: 3, class: 2, classParallel: 1 });
+    expect(() => parseBenchArgs(["--class-parallel", "9"])).toThrow("--class-parallel 9: allowed 0 to 8");
   });
 
   it("refuses a class outside 0..8, naming the value", () => {
@@ -29,7 +31,7 @@ describe("bench options", () => {
   });
 
   it("refuses an unknown option with the list of the known ones", () => {
-    expect(() => parseBenchArgs(["--learners", "2"])).toThrow('unknown option "--learners"; known: --runs N (1 to 20, default 3), --class N (0 to 8, default 2)');
+    expect(() => parseBenchArgs(["--learners", "2"])).toThrow('unknown option "--learners"; known: --runs N (1 to 20, default 3), --class N (0 to 8, default 2), --class-parallel N (0 to 8, default 0)');
     expect(() => parseBenchArgs(["3"])).toThrow('unknown option "3"');
   });
 });
