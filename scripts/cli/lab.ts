@@ -191,9 +191,14 @@ async function reset(stack: Stack): Promise<void> {
   await Promise.all(
     cfg.hosts.map((h) => runOnGuest({ connection: connection(h.address), create: `sudo -n date -u -s @${Math.round(Date.now() / 1000)} >/dev/null` })),
   );
+  const clocked = (Date.now() - t0) / 1000;
   const manager = cfg.hosts.find((h) => h.role === "manager")!;
   await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", labNamed(cfg.labName).workload(workloadArgsOf(cfg, 120))) });
-  write(`swarmlab: lab ${cfg.stack} reset in ${((Date.now() - t0) / 1000).toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`);
+  const total = (Date.now() - t0) / 1000;
+  write(
+    `swarmlab: lab ${cfg.stack} reset in ${total.toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s, clocks set in ${(clocked - reverted).toFixed(1)} s, ` +
+      `the lab's readiness check took ${(total - clocked).toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`,
+  );
 }
 
 /**

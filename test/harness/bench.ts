@@ -285,21 +285,32 @@ async function main(): Promise<void> {
   await npmRun("down", "--", "--stack", STACK, "--remove");
   await removeClassLeftovers();
   const config = testImageConfig(manifest);
+  // Every step's output, to see where an odd figure's time went.
+  const logs = path.join(ROOT, "test-results", "bench-logs");
+  fs.rmSync(logs, { recursive: true, force: true });
+  fs.mkdirSync(logs, { recursive: true });
   for (let i = 1; i <= runs; i++) {
     process.stderr.write(`bench: cycle ${i} of ${runs}\n`);
+    const kept = async (step: string, r: Promise<Run>): Promise<Run> => {
+      const done = await r;
+      fs.writeFileSync(path.join(logs, `cycle-${i}-${step}.log`), done.output);
+      return done;
+    };
     await must("config", "pulumi", "--", "config", "set-all", "--stack", STACK, ...configFlags(config));
-    const up = await must("up", "up", "--", "--stack", STACK);
+    const up = await kept("up", must("up", "up", "--", "--stack", STACK));
     for (const phase of ["define", "ssh", "docker", "swarm", "workload"]) add(`cold ${phase}`, num(new RegExp(`\\b${phase} ([\\d.]+) s`), up.output));
     add("cold up", num(/swarmlab: up took ([\d.]+) s/, up.output));
     add("cold verify", num(/swarmlab: verify took ([\d.]+) s/, up.output));
     add("cold up+verify", up.seconds);
     add("cold baseline", num(/baseline of npm run reset \(([\d.]+) s\)/, up.output));
     add("alone verify --no-traffic", (await must("verify", "verify", "--", "--stack", STACK, "--no-traffic", "--quiet")).seconds);
-    add("alone verify", (await must("verify", "verify", "--", "--stack", STACK, "--quiet")).seconds);
+    add("alone verify", (await kept("verify", must("verify", "verify", "--", "--stack", STACK, "--quiet"))).seconds);
     // A learner's break: Docker stopped on docker1. The reset must undo it.
     spawnSync("ssh", ["-F", path.join(ROOT, ".swarmlab", STACK, "ssh_config"), "-o", "BatchMode=yes", "docker1", "sudo systemctl stop docker docker.socket"], { timeout: 60_000 });
-    const reset = await must("reset", "reset", "--", "--stack", STACK);
+    const reset = await kept("reset", must("reset", "reset", "--", "--stack", STACK));
     add("warm reset", reset.seconds);
+    add("warm reset: domains reverted", num(/domains reverted in ([\d.]+) s/, reset.output));
+    add("warm reset: readiness check", num(/readiness check took ([\d.]+) s/, reset.output));
     add("warm verify", (await must("verify after reset", "verify", "--", "--stack", STACK, "--quiet")).seconds);
     add("down", (await must("down", "down", "--", "--stack", STACK, "--remove")).seconds);
   }
