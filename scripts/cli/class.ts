@@ -6,7 +6,7 @@
  *          settings of --from (the trainer's stack: image, sizes, domain type...), a hypervisor
  *          (round robin over --hypervisors, default the template's libvirtUri) and a network
  *          range of its own (clear of every active libvirt network there and of the other
- *          learners'); then runs `npm run up` for them, at most K at once (default 2). One
+ *          learners'); then runs `npm run up` for them, at most K at once (default: half the cores, see defaultParallel). One
  *          learner's failure does not stop the others; each is reported with why.
  *   verify [--learners NAME,...] [--parallel N] [--no-traffic]
  *          verifies every learner's lab and writes one gradebook, learners × facts, as HTML,
@@ -22,6 +22,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { validateStackName, type ActiveNetwork } from "../../infra/config";
 import { UsageError } from "../lib/verify/errors";
@@ -41,11 +42,12 @@ const USAGE = `usage: npm run class -- VERB [options]
 
   up      --learners N|NAME,... [--from STACK] [--hypervisors URI,...] [--parallel K]
           create the learners' labs (N: learner-01..learner-N), each on a hypervisor in turn
-          with a network range of its own, at most K building at once (default 2)
+          with a network range of its own, at most K building at once (default: half this
+          machine's cores, at least 1; each lab keeps about two busy)
   verify  [--learners NAME,...] [--parallel N] [--no-traffic]
-          verify every learner's lab into one gradebook (HTML, CSV, JUnit)
-  reset   [--learners NAME,...] [--parallel K]    npm run reset for each learner
-  down    [--learners NAME,...] [--parallel K]    npm run down -- --remove for each learner
+          verify every learner's lab into one gradebook (HTML, CSV, JUnit); N as for up
+  reset   [--learners NAME,...] [--parallel K]    npm run reset for each learner (K as for up)
+  down    [--learners NAME,...] [--parallel K]    npm run down -- --remove for each learner (K: 4)
 
   Without --learners: the learners of the last class up (.swarmlab/class/roster.json), or
   every stack with .swarmlab/<stack>/inventory.json.
@@ -83,13 +85,24 @@ export function readRoster(file: string = ROSTER): string[] | undefined {
 }
 
 /**
- * The arguments, checked before anything runs. `known`: stacks with an inventory; `roster`: the
- * last class up's learners.
+ * How many learners a verb works on at once unless --parallel says: up, reset and verify keep a
+ * lab's guests busy, about one host core each (two per lab); with more labs at once than half
+ * the cores the guests only take turns, and every lab's step is slower (measured on the 2-core
+ * test machine under TCG: two labs built at once took longer than one after the other). down
+ * is virsh work, light on the host.
  */
-export function parseClassArgs(argv: readonly string[], known: readonly string[], roster?: readonly string[]): ClassArgs {
+export function defaultParallel(verb: Verb, cores: number): number {
+  return verb === "down" ? 4 : Math.max(1, Math.floor(cores / 2));
+}
+
+/**
+ * The arguments, checked before anything runs. `known`: stacks with an inventory; `roster`: the
+ * last class up's learners; `cores`: this machine's, for the default of --parallel.
+ */
+export function parseClassArgs(argv: readonly string[], known: readonly string[], roster?: readonly string[], cores: number = os.cpus().length): ClassArgs {
   const [verb, ...rest] = argv;
   if (!VERBS.includes(verb as Verb)) throw new UsageError(verb === undefined ? `name a verb: ${VERBS.join(", ")}` : `unknown verb "${verb}"; known: ${VERBS.join(", ")}`);
-  const out: ClassArgs = { verb: verb as Verb, learners: [], parallel: verb === "verify" ? 4 : 2, traffic: true };
+  const out: ClassArgs = { verb: verb as Verb, learners: [], parallel: defaultParallel(verb as Verb, cores), traffic: true };
   let named: string | undefined;
   const allowed: Record<Verb, string[]> = {
     up: ["--learners", "--from", "--hypervisors", "--parallel"],

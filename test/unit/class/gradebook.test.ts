@@ -120,10 +120,14 @@ describe("npm run class arguments", () => {
 
   it("verify/reset/down: the roster, else every lab, or the named ones; refuses unknown names, bad counts and options before running anything", () => {
     const known = ["ann", "bob"];
-    expect(parseClassArgs(["verify"], known)).toEqual({ verb: "verify", learners: ["ann", "bob"], parallel: 4, traffic: true });
+    expect(parseClassArgs(["verify"], known, undefined, 8)).toEqual({ verb: "verify", learners: ["ann", "bob"], parallel: 4, traffic: true });
     expect(parseClassArgs(["verify"], known, ["bob"]).learners).toEqual(["bob"]);
     expect(parseClassArgs(["verify", "--learners", "bob", "--parallel", "2", "--no-traffic"], known)).toEqual({ verb: "verify", learners: ["bob"], parallel: 2, traffic: false });
-    expect(parseClassArgs(["reset"], known)).toMatchObject({ verb: "reset", learners: ["ann", "bob"], parallel: 2 });
+    expect(parseClassArgs(["reset"], known, undefined, 4)).toMatchObject({ verb: "reset", learners: ["ann", "bob"], parallel: 2 });
+    // --parallel's default: half the cores for the verbs that keep guests busy (at least one), 4 for down.
+    expect([1, 2, 3, 16].map((c) => parseClassArgs(["verify"], known, undefined, c).parallel)).toEqual([1, 1, 1, 8]);
+    expect(parseClassArgs(["up", "--learners", "2"], [], undefined, 2).parallel).toBe(1);
+    expect(parseClassArgs(["down"], known, undefined, 2).parallel).toBe(4);
     // down may name a learner whose lab was never finished (no inventory): it removes what there is.
     expect(parseClassArgs(["down", "--learners", "cy"], known).learners).toEqual(["cy"]);
     expect(() => parseClassArgs(["verify", "--learners", "bob,cy"], known)).toThrow("no lab for cy (no .swarmlab/<stack>/inventory.json); labs: ann, bob");
