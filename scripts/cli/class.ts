@@ -153,7 +153,7 @@ export function parseClassArgs(argv: readonly string[], known: readonly string[]
   return out;
 }
 
-interface Run {
+export interface Run {
   code: number | null;
   stderr: string;
 }
@@ -203,6 +203,32 @@ async function gradeLearner(learner: string, dir: string, traffic: boolean): Pro
     if (e instanceof ReportFormatError) return { row: rowWithoutReport(learner, e.message, links) };
     throw e;
   }
+}
+
+/**
+ * `npm run <verb>` for every learner (`step`), at most `parallel` at once: a learner whose step
+ * fails, or throws, is a result that says why (and where its log is); the others go on.
+ */
+export async function eachLearner(
+  learners: readonly string[],
+  parallel: number,
+  verb: string,
+  step: (learner: string) => Promise<Run & { log?: string }>,
+  tell: (s: string) => void,
+): Promise<StepResult[]> {
+  return inPool(learners, parallel, async (learner): Promise<StepResult> => {
+    const t1 = Date.now();
+    let r: Run & { log?: string };
+    try {
+      r = await step(learner);
+    } catch (e) {
+      r = { code: null, stderr: (e as Error).message };
+    }
+    const where = r.log ? ` (log: ${r.log})` : "";
+    const res = { learner, ok: r.code === 0, seconds: (Date.now() - t1) / 1000, ...(r.code === 0 ? {} : { why: `npm run ${verb} exited ${r.code}: ${lastLine(r.stderr)}${where}` }) };
+    tell(`class: ${learner}: ${res.ok ? verb : res.why} (${secs(t1)})`);
+    return res;
+  });
 }
 
 /** Runs fn for every item, at most `parallel` at once, starting them in order; results in item order. */
@@ -260,7 +286,7 @@ function stackConfig(stack: string): Record<string, string> {
 /** Settings that belong to one lab, never copied from the template. */
 const PER_LEARNER = ["swarmlab:libvirtUri", "swarmlab:networkCidr", "swarmlab:hostAddresses", "swarmlab:pathTarget"];
 
-interface StepResult {
+export interface StepResult {
   learner: string;
   ok: boolean;
   why?: string;
@@ -312,14 +338,16 @@ async function classUp(args: ClassArgs): Promise<number> {
     else failed.push({ learner: p.learner, ok: false, why: `configuring the stack failed: ${lastLine(r.stderr)}`, seconds: 0 });
   }
   say(`class: building ${ready.length} lab(s), ${Math.min(args.parallel, ready.length)} at once (logs in ${path.relative(ROOT, logs)}/)`);
-  const built = await inPool(ready, args.parallel, async (p): Promise<StepResult> => {
-    const t1 = Date.now();
-    const log = path.join(logs, `${p.learner}-up.log`);
-    const r = await npmRun(["up", "--", "--stack", p.learner], log);
-    const res = { learner: p.learner, ok: r.code === 0, seconds: (Date.now() - t1) / 1000, ...(r.code === 0 ? {} : { why: `npm run up exited ${r.code}: ${lastLine(r.stderr)} (log: ${path.relative(ROOT, log)})` }) };
-    say(`class: ${p.learner}: ${res.ok ? "up" : res.why} (${secs(t1)})`);
-    return res;
-  });
+  const built = await eachLearner(
+    ready.map((p) => p.learner),
+    args.parallel,
+    "up",
+    (learner) => {
+      const log = path.join(logs, `${learner}-up.log`);
+      return npmRun(["up", "--", "--stack", learner], log).then((r) => ({ ...r, log: path.relative(ROOT, log) }));
+    },
+    say,
+  );
   return report("up", [...failed, ...built], t0);
 }
 
@@ -327,15 +355,17 @@ async function classEach(args: ClassArgs, verb: "reset" | "down"): Promise<numbe
   const t0 = Date.now();
   const logs = path.join(STATE, "class", "logs");
   fs.mkdirSync(logs, { recursive: true, mode: 0o700 });
-  const results = await inPool(args.learners, args.parallel, async (learner): Promise<StepResult> => {
-    const t1 = Date.now();
-    const log = path.join(logs, `${learner}-${verb}.log`);
-    fs.writeFileSync(log, "", { mode: 0o600 });
-    const r = await npmRun(verb === "down" ? ["down", "--", "--stack", learner, "--remove"] : ["reset", "--", "--stack", learner], log);
-    const res = { learner, ok: r.code === 0, seconds: (Date.now() - t1) / 1000, ...(r.code === 0 ? {} : { why: `npm run ${verb} exited ${r.code}: ${lastLine(r.stderr)} (log: ${path.relative(ROOT, log)})` }) };
-    say(`class: ${learner}: ${res.ok ? verb : res.why} (${secs(t1)})`);
-    return res;
-  });
+  const results = await eachLearner(
+    args.learners,
+    args.parallel,
+    verb,
+    (learner) => {
+      const log = path.join(logs, `${learner}-${verb}.log`);
+      fs.writeFileSync(log, "", { mode: 0o600 });
+      return npmRun(verb === "down" ? ["down", "--", "--stack", learner, "--remove"] : ["reset", "--", "--stack", learner], log).then((r) => ({ ...r, log: path.relative(ROOT, log) }));
+    },
+    say,
+  );
   if (verb === "down") {
     const left = (readRoster() ?? []).filter((l) => !results.some((r) => r.ok && r.learner === l));
     if (fs.existsSync(ROSTER)) {
