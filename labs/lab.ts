@@ -104,6 +104,13 @@ export interface Lab {
    * `up` switching labs on running hosts replaces only the lab's own part. Idempotent.
    */
   workload(args: WorkloadArgs): string;
+  /**
+   * The guest script `npm run reset` runs as root on the manager once the domains are back at
+   * their baseline: it changes nothing and waits until what the workload built works again
+   * (nodes Ready, tasks running where they ran, traffic through the lab's networks). A lab
+   * without one has its workload run again (idempotent, but it inspects everything it builds).
+   */
+  ready?(args: WorkloadArgs): string;
   /** Where docker keeps its network namespaces on the hosts (what the gather lists and the model names). */
   netnsDir: string;
   /** The traffic probe, if the lab has traffic facts. */

@@ -54,13 +54,13 @@ function tail(text: string, lines: number): string {
   return (all.length > lines ? ["…", ...all.slice(-lines)] : all).join("\n");
 }
 
-/** Runs one command on a guest as a GuestCommand does (also used by `npm run reset`). */
-export async function runOnGuest(inputs: GuestCommandInputs): Promise<GuestCommandOutputs> {
-  const crypto = require("crypto");
+/**
+ * An SSH session to the guest, dialled up to `dialAttempts` times (a booting or just-resumed
+ * guest refuses for a while). The caller disposes of it.
+ */
+export async function dialGuest(c: GuestConnection): Promise<any> {
   const { NodeSSH } = require("node-ssh");
-  const c = inputs.connection;
   const attempts = Math.max(1, c.dialAttempts);
-  let ssh: any;
   let lastError = "";
   for (let i = 0; i < attempts; i++) {
     const client = new NodeSSH();
@@ -75,25 +75,37 @@ export async function runOnGuest(inputs: GuestCommandInputs): Promise<GuestComma
         agent: undefined,
         tryKeyboard: false,
       });
-      ssh = client;
-      break;
+      return client;
     } catch (e) {
       lastError = (e as Error).message;
       client.dispose();
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  if (!ssh) throw new Error(`cannot reach ${c.user}@${c.host} over SSH after ${attempts} attempts: ${lastError}`);
+  throw new Error(`cannot reach ${c.user}@${c.host} over SSH after ${attempts} attempts: ${lastError}`);
+}
+
+/** Runs one command in a session dialGuest opened; a non-zero exit throws with the output's tail. */
+export async function execOnGuest(ssh: any, host: string, command: string, o: { stdin?: string; secretStdout?: boolean } = {}): Promise<{ stdout: string; stderr: string }> {
+  const r = await ssh.execCommand(command, o.stdin !== undefined ? { stdin: o.stdin } : {});
+  const stdout: string = r.stdout ?? "";
+  const stderr: string = r.stderr ?? "";
+  if (r.code !== 0) {
+    const shown = [stderr && `stderr:\n${tail(stderr, 40)}`, !o.secretStdout && stdout && `stdout:\n${tail(stdout, 20)}`]
+      .filter(Boolean)
+      .join("\n");
+    throw new Error(`command on ${host} exited ${r.code ?? `on signal ${r.signal}`}${shown ? `\n${shown}` : ""}`);
+  }
+  return { stdout, stderr };
+}
+
+/** Runs one command on a guest as a GuestCommand does. */
+export async function runOnGuest(inputs: GuestCommandInputs): Promise<GuestCommandOutputs> {
+  const crypto = require("crypto");
+  const c = inputs.connection;
+  const ssh = await dialGuest(c);
   try {
-    const r = await ssh.execCommand(inputs.create, inputs.stdin !== undefined ? { stdin: inputs.stdin } : {});
-    const stdout: string = r.stdout ?? "";
-    const stderr: string = r.stderr ?? "";
-    if (r.code !== 0) {
-      const shown = [stderr && `stderr:\n${tail(stderr, 40)}`, !inputs.secretStdout && stdout && `stdout:\n${tail(stdout, 20)}`]
-        .filter(Boolean)
-        .join("\n");
-      throw new Error(`command on ${c.host} exited ${r.code ?? `on signal ${r.signal}`}${shown ? `\n${shown}` : ""}`);
-    }
+    const { stdout, stderr } = await execOnGuest(ssh, c.host, inputs.create, { stdin: inputs.stdin, secretStdout: inputs.secretStdout });
     return {
       host: c.host,
       user: c.user,

@@ -44,7 +44,11 @@ export function networkXml(a: NetworkXmlArgs): string {
     `<network>`,
     `  <name>${xmlEscape(a.name)}</name>`,
     `  <forward mode='nat'/>`,
-    `  <bridge name='${a.bridge}' stp='on' delay='0'/>`,
+    // No spanning tree: one bridge with the lab's guests on it has no loop to break, and with
+    // STP on the kernel holds every new port (each guest start, and each `npm run reset`, whose
+    // revert starts QEMU again with a new tap) in listening and learning for 2 x 2 s whatever
+    // libvirt's delay says; `reset` waited about 4 s for SSH on that.
+    `  <bridge name='${a.bridge}' stp='off'/>`,
     `  <ip address='${a.gateway}' netmask='${a.netmask}'>`,
     ...dhcp,
     `  </ip>`,

@@ -50,13 +50,7 @@ export function workloadScript(a: OverlayWorkloadArgs): string {
     shq(a.service),
   ].join(" ");
   return `${HEADER}
-${otherLabsRemoved(swarmOverlayLab.name)}deadline=$(( $(date +%s) + ${a.timeoutSec} ))
-expired() { [ "$(date +%s)" -ge "$deadline" ]; }
-diagnose() {
-  echo "--- docker node ls" >&2; docker node ls >&2 || true
-  echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
-}
-if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
+${otherLabsRemoved(swarmOverlayLab.name)}${deadlineAndDiagnose(a)}if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
   have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
   [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
 else
@@ -76,13 +70,7 @@ else
     docker network create -d overlay ${label} --subnet ${shq(a.subnet)} ${shq(a.overlay)} >&2
   fi
 fi
-# Running tasks and the nodes they run on, counted by one docker call and one awk (this polls
-# while the tasks start, on the manager's one emulated CPU).
-spread() {
-  read -r count nodes <<<"$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2 == "Running" { c++; if (!($1 in on)) { on[$1] = 1; n++ } } END { print c + 0, n + 0 }')"
-  [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]
-}
-# An image reference as the swarm records it, without digest and with the implied :latest tag.
+${spreadFunction(a)}# An image reference as the swarm records it, without digest and with the implied :latest tag.
 normalise() { local r="\${1%%@*}"; case "\${r##*/}" in *:*) ;; *) r="$r:latest" ;; esac; printf '%s' "$r"; }
 if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
   ${create} >&2
@@ -96,17 +84,68 @@ elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.Con
   state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})
   case "$state" in ""|completed) ;; *) diagnose; fail "the update of ${a.service} to ${a.image} ended $state" ;; esac
 fi
-${nodesReadyWait(a.nodes, a.timeoutSec)}if ! spread && [ "$count" -eq ${a.replicas} ]; then
-  # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
-  # and does not move it back by itself, so restart the tasks to spread them again.
-  docker service update --force --detach ${shq(a.service)} >&2
+${nodesReadyWait(a.nodes, a.timeoutSec)}if ! spread; then
+  if [ "$count" -eq ${a.replicas} ]; then
+    # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
+    # and does not move it back by itself, so restart the tasks to spread them again.
+    docker service update --force --detach ${shq(a.service)} >&2
+  fi
+  ${spreadWait(a)}
 fi
-while :; do
-  spread && break
-  expired && { diagnose; fail "service ${a.service} does not have ${a.replicas} running tasks spread over the nodes after ${a.timeoutSec}s"; }
-  sleep 2
-done
-${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
+${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}${tasksListed(a)}`;
+}
+
+/**
+ * What `npm run reset` runs on the manager after the domains are reverted (Lab.ready): the
+ * overlay and service are the baseline's own, so it builds and inspects nothing of them and
+ * waits until the nodes are Ready, one task runs on each node and the task here reaches the
+ * others over the overlay. After a revert the swarm's records are the snapshot's: only the
+ * overlay ping shows that the guests talk again. It prints when each wait ended (seconds since
+ * it started) and the running tasks.
+ */
+export function readyScript(a: OverlayWorkloadArgs): string {
+  return `${HEADER}
+${deadlineAndDiagnose(a)}${spreadFunction(a)}${nodesReadyWait(a.nodes, a.timeoutSec)}echo "nodes Ready after \${SECONDS}s"
+if ! spread; then
+  ${spreadWait(a)}
+fi
+echo "one task per node running after \${SECONDS}s"
+${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}echo "overlay checked after \${SECONDS}s"
+${tasksListed(a)}`;
+}
+
+function deadlineAndDiagnose(a: OverlayWorkloadArgs): string {
+  return `deadline=$(( $(date +%s) + ${a.timeoutSec} ))
+expired() { [ "$(date +%s)" -ge "$deadline" ]; }
+diagnose() {
+  echo "--- docker node ls" >&2; docker node ls >&2 || true
+  echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
+}
+`;
+}
+
+/**
+ * `spread`: running tasks and the nodes they run on, counted by one docker call and one awk
+ * (this polls while the tasks start, on the manager's one emulated CPU); true when every
+ * replica runs, one per node. It leaves the count in $count.
+ */
+function spreadFunction(a: OverlayWorkloadArgs): string {
+  return `spread() {
+  read -r count nodes <<<"$(docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2 == "Running" { c++; if (!($1 in on)) { on[$1] = 1; n++ } } END { print c + 0, n + 0 }')"
+  [ "$count" -eq ${a.replicas} ] && [ "$nodes" -eq ${Math.min(a.replicas, a.nodes.length)} ]
+}
+`;
+}
+
+function spreadWait(a: OverlayWorkloadArgs): string {
+  return `until spread; do
+    expired && { diagnose; fail "service ${a.service} does not have ${a.replicas} running tasks spread over the nodes after ${a.timeoutSec}s"; }
+    sleep 2
+  done`;
+}
+
+function tasksListed(a: OverlayWorkloadArgs): string {
+  return `docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
 `;
 }
 

@@ -21,7 +21,7 @@ import * as path from "path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { chooseLabNetwork, CONFIG_NAMESPACE, LabConfig, RawConfig, validateConfig, validateStackName } from "../../infra/config";
 import { activeNetworks } from "../../infra/libvirt/inspect";
-import { runOnGuest } from "../../infra/guest/command";
+import { dialGuest, execOnGuest } from "../../infra/guest/command";
 import { ensurePassphraseFile } from "../../infra/local";
 import { asRoot } from "../../infra/guest/scripts";
 import { workloadArgsOf } from "../../infra/program";
@@ -175,30 +175,48 @@ const domainsOf = (cfg: LabConfig) => cfg.hosts.map((h) => `${cfg.objectPrefix}-
 
 /**
  * `npm run reset`: every domain back to its baseline (disks and memory, so the swarm, demonet
- * and demoservice as they were), the guests' clocks set to now, then the lab's own readiness
- * check on the manager: both nodes Ready, one task per node.
+ * and demoservice as they were), then one SSH session per guest: each guest's clock set to now
+ * (they resume at the moment of the snapshot) and, on the manager in the same session, the
+ * lab's readiness check (Lab.ready, or its workload again): both nodes Ready, one task per node,
+ * traffic through the overlay.
  */
 async function reset(stack: Stack): Promise<void> {
   const t0 = Date.now();
+  const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
   const cfg = await labConfigOf(stack);
-  await revertToBaseline(cfg.libvirtUri, domainsOf(cfg));
-  const reverted = (Date.now() - t0) / 1000;
   const keyFile = path.join(STATE, cfg.stack, "id_swarmlab");
   if (!fs.existsSync(keyFile)) throw new Error(`${keyFile} is missing: run npm run up -- --stack ${cfg.stack} to write it again`);
   const privateKey = fs.readFileSync(keyFile, "utf8");
-  const connection = (host: string) => ({ host, user: cfg.guestUser, privateKey, dialAttempts: 30, dialTimeoutSec: 10 });
-  // The guests resume at the moment of the snapshot: bring their clocks to now.
-  await Promise.all(
-    cfg.hosts.map((h) => runOnGuest({ connection: connection(h.address), create: `sudo -n date -u -s @${Math.round(Date.now() / 1000)} >/dev/null` })),
-  );
-  const clocked = (Date.now() - t0) / 1000;
+  await revertToBaseline(cfg.libvirtUri, domainsOf(cfg));
+  const reverted = Date.now();
   const manager = cfg.hosts.find((h) => h.role === "manager")!;
-  await runOnGuest({ connection: connection(manager.address), create: asRoot("reset", labNamed(cfg.labName).workload(workloadArgsOf(cfg, 120))) });
-  const total = (Date.now() - t0) / 1000;
-  write(
-    `swarmlab: lab ${cfg.stack} reset in ${total.toFixed(1)} s (domains reverted in ${reverted.toFixed(1)} s, clocks set in ${(clocked - reverted).toFixed(1)} s, ` +
-      `the lab's readiness check took ${(total - clocked).toFixed(1)} s); npm run verify -- --stack ${cfg.stack} checks it\n`,
+  const lab = labNamed(cfg.labName);
+  const args = workloadArgsOf(cfg, 120);
+  const readiness = asRoot("reset", lab.ready ? lab.ready(args) : lab.workload(args));
+  let answered = 0;
+  let checked = 0;
+  let ready = "";
+  await Promise.all(
+    cfg.hosts.map(async (h) => {
+      const ssh = await dialGuest({ host: h.address, user: cfg.guestUser, privateKey, dialAttempts: 30, dialTimeoutSec: 10 });
+      try {
+        answered = Math.max(answered, Date.now());
+        // The time is taken once the session is open, so the clock is not behind by the dial.
+        const clock = `sudo -n date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`;
+        if (h !== manager) return void (await execOnGuest(ssh, h.address, clock));
+        checked = Date.now();
+        ready = (await execOnGuest(ssh, h.address, `${clock} && ${readiness}`)).stdout;
+      } finally {
+        ssh.dispose();
+      }
+    }),
   );
+  write(
+    `swarmlab: lab ${cfg.stack} reset in ${seconds(t0)} s (domains reverted in ${((reverted - t0) / 1000).toFixed(1)} s, ` +
+      `both guests answered SSH ${((answered - reverted) / 1000).toFixed(1)} s later, clock and the lab's readiness check took ${seconds(checked)} s); ` +
+      `npm run verify -- --stack ${cfg.stack} checks it\n`,
+  );
+  for (const line of ready.split("\n").filter(Boolean)) write(`  ${manager.name}: ${line}\n`);
 }
 
 /**

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { asRoot, dockerInstallScript, swarmInitScript, swarmJoinScript, waitReadyScript } from "../../../../infra/guest/scripts";
-import { workloadScript } from "../../../../labs/swarm-overlay/workload";
+import { readyScript, workloadScript } from "../../../../labs/swarm-overlay/workload";
 import { centos7NetworkFix, metaData, networkConfig, NIC_NAME, userData } from "../../../../infra/guest/cloudinit";
 import { WORKLOAD_ARGS } from "../../lab-values";
 
@@ -22,6 +22,7 @@ const scripts: Record<string, string> = {
   init: swarmInitScript("192.168.122.10", { pool: "10.255.0.0/16", maskLength: 16 }),
   join: swarmJoinScript("192.168.122.10", 2377),
   workload: workloadScript(workload),
+  resetReady: readyScript(workload),
 };
 
 function shellcheck(name: string, text: string) {
@@ -289,6 +290,61 @@ describe("guest scripts", () => {
     const r = run(scripts.workload, bin.dir);
     expect(r.status).toBe(0);
     expect(bin.calls().filter((c) => /^(service (create|update)|network create)/.test(c))).toEqual([]);
+  });
+
+  it("workload checks the spread once when the tasks already run one per node", () => {
+    const bin = fakeDocker({
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
+      "network inspect demonet --format": "192.168.200.0/24",
+      "service inspect --format {{.Spec": "alpine\n",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
+    });
+    expect(run(scripts.workload, bin.dir).status).toBe(0);
+    expect(bin.calls().filter((c) => c.startsWith("service ps demoservice --filter desired-state=running --format {{.Node}}"))).toHaveLength(1);
+  });
+
+  it("reset's readiness check builds, removes and inspects nothing: nodes Ready, one task per node, the tasks listed", () => {
+    const bin = fakeDocker({
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
+      "service ps demoservice --filter desired-state=running --format {{.Name}}": "demoservice.1 docker0.local Running\ndemoservice.2 docker1.local Running\n",
+    });
+    // ping and nsenter present (whatever this machine has), so the overlay check looks for a task here.
+    for (const tool of ["ping", "nsenter"]) fs.writeFileSync(path.join(bin.dir, tool), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const r = run(scripts.resetReady, bin.dir);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("demoservice.2 docker1.local Running");
+    expect(r.stdout).toMatch(/^nodes Ready after \d+s\none task per node running after \d+s\noverlay: not checked \(no task of demoservice on this host\)\noverlay checked after \d+s\n/);
+    const calls = bin.calls();
+    expect(calls.filter((c) => /^(service (create|update|rm|inspect)|network (create|rm|inspect|ls)|container rm|ps -a)/.test(c))).toEqual([]);
+    // node ls, one spread count, the overlay's task lookup (no task here: not checked), the listing.
+    expect(calls).toEqual([
+      "node ls --format {{.Hostname}} {{.Status}}",
+      "service ps demoservice --filter desired-state=running --format {{.Node}} {{.CurrentState}}",
+      "ps -q --no-trunc --filter label=com.docker.swarm.service.name=demoservice",
+      "service ps demoservice --filter desired-state=running --format {{.Name}} {{.Node}} {{.CurrentState}}",
+    ]);
+  });
+
+  it("reset's readiness check waits for a task that is not running yet, and times out saying why", () => {
+    const bin = fakeDocker({
+      "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
+      "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Starting 1 second ago\n",
+    });
+    const r = run(readyScript({ ...workload, timeoutSec: 1 }), bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("does not have 2 running tasks spread over the nodes after 1s");
+    expect(bin.calls()).toContain("service ps --no-trunc demoservice");
+    // Nothing restarted: a reset waits for the baseline's tasks, it does not move them.
+    expect(bin.calls().filter((c) => c.startsWith("service update"))).toEqual([]);
+  });
+
+  it("reset's readiness check says which node is not Ready", () => {
+    const bin = fakeDocker({ "node ls --format": "docker0.local Ready\ndocker1.local Down\n" });
+    const r = run(readyScript({ ...workload, timeoutSec: 1 }), bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("node(s) docker1.local not Ready after 1s");
   });
 
   it("workload refuses an existing demonet with another subnet", () => {

@@ -36,6 +36,8 @@ describe("libvirt XML, checked against libvirt's own schemas", () => {
     validate("network", xml);
     expect(xml).toContain("<ip address='192.168.122.1' netmask='255.255.255.0'>");
     expect(xml).toContain(`<host mac='${dom.mac}' name='docker0.local' ip='192.168.122.10'/>`);
+    // Without STP a guest's new tap forwards at once (a reset's revert makes one).
+    expect(xml).toContain("<bridge name='swl-dev' stp='off'/>");
   });
 
   it("pool and overlay volume", () => {
