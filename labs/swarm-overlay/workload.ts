@@ -179,7 +179,7 @@ else
       [ "$(date +%s)" -lt "$ov_until" ] || fail "the task on this host does not reach ${a.service}'s task $ov_ip over ${a.overlay} after ${a.timeoutSec}s"
       sleep 1
     done
-    echo "overlay: $ov_ip answers" >&2
+    echo "overlay: $ov_ip answers"
   done
 fi
 `;

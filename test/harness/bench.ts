@@ -10,7 +10,10 @@
  *   down  (`npm run down -- --remove`),
  *
  * as min / median / max over the runs, as a table and as JSON (test-results/bench.json), with
- * the machine it ran on. Run through `npm run bench [-- --runs N] [--class N]`, which starts the
+ * the machine it ran on and how fast its CPU was meanwhile: it times one fixed piece of work (a
+ * chain of a million SHA-256 digests, one core) before each cycle and after the last (row
+ * `host: 1M SHA-256 on one core`). This machine's speed drifts by the hour (a shared host) and
+ * guests under TCG slow down with it: compare benchmarks only together with that row. Run through `npm run bench [-- --runs N] [--class N]`, which starts the
  * test hypervisor in its own network namespace (as the end-to-end test does) and runs this inside.
  *
  * Then a classroom (--class N, default 2, 0 to skip): a template stack (bench-class-t) with the
@@ -35,6 +38,7 @@
  * exits 1 with the reason.
  */
 import { spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -272,6 +276,14 @@ async function classPhase(n: number, parallel: number, config: Record<string, st
   return res;
 }
 
+/** Seconds this host takes for a fixed piece of single-core work: a chain of 10^6 SHA-256 digests. */
+export function hostSpeed(): number {
+  const t0 = process.hrtime.bigint();
+  let h = Buffer.alloc(32);
+  for (let i = 0; i < 1_000_000; i++) h = crypto.createHash("sha256").update(h).digest();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const runs = args.runs;
@@ -290,6 +302,7 @@ async function main(): Promise<void> {
   fs.rmSync(logs, { recursive: true, force: true });
   fs.mkdirSync(logs, { recursive: true });
   for (let i = 1; i <= runs; i++) {
+    add("host: 1M SHA-256 on one core", hostSpeed());
     process.stderr.write(`bench: cycle ${i} of ${runs}\n`);
     const kept = async (step: string, r: Promise<Run>): Promise<Run> => {
       const done = await r;
@@ -315,6 +328,7 @@ async function main(): Promise<void> {
     add("down", (await must("down", "down", "--", "--stack", STACK, "--remove")).seconds);
   }
 
+  add("host: 1M SHA-256 on one core", hostSpeed());
   const table = Object.entries(samples).map(([phase, v]) => ({ phase, ...summary(v) }));
   const oneLab = table.find((r) => r.phase === "cold up+verify")?.median;
   const cls = args.class > 0 ? await classPhase(args.class, Math.min(args.classParallel || args.class, args.class), config, oneLab) : undefined;

@@ -49,7 +49,7 @@ describe("overlayReadyScript", () => {
     expect(r.status).toBe(0);
     expect(r.pings).toEqual(["-n -c 1 -W 1 192.168.200.9", "-n -c 1 -W 1 192.168.200.9", "-n -c 1 -W 1 192.168.200.9"]);
     expect(fs.readFileSync(path.join(dir, "nsenter.log"), "utf8").trim().split("\n")).toEqual(Array(3).fill("--net=/var/run/docker/netns/abc"));
-    expect(r.stderr).toContain("overlay: 192.168.200.9 answers");
+    expect(r.stdout).toContain("overlay: 192.168.200.9 answers");
   });
 
   it("is part of the workload step's script, after the tasks run", async () => {
