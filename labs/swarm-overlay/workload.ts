@@ -106,9 +106,7 @@ ${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec
 export function readyScript(a: OverlayWorkloadArgs): string {
   return `${HEADER}
 ${deadlineAndDiagnose(a)}${spreadFunction(a)}${nodesReadyWait(a.nodes, a.timeoutSec)}echo "nodes Ready after \${SECONDS}s"
-if ! spread; then
-  ${spreadWait(a)}
-fi
+${spreadWait(a)}
 echo "one task per node running after \${SECONDS}s"
 ${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}echo "overlay checked after \${SECONDS}s"
 ${tasksListed(a)}`;
