@@ -4,5 +4,6 @@ export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts"],
     testTimeout: 20_000,
+    globalSetup: ["test/harness/scratch-tmpdir.ts"],
   },
 });

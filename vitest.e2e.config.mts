@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/e2e/**/*.e2e.test.ts"],
+    globalSetup: ["test/harness/scratch-tmpdir.ts"],
     testTimeout: 30 * 60_000,
     hookTimeout: 45 * 60_000,
     fileParallelism: false,
