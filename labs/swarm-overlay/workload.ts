@@ -9,6 +9,7 @@ import { DOCUMENTED } from "./facts";
 import { swarmOverlayLab } from "./lab";
 import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shell";
 import { nodesReadyWait } from "../nodes-ready";
+import { apiWaitFunction } from "../swarm-wait";
 
 
 /**
@@ -27,6 +28,8 @@ export interface OverlayWorkloadArgs extends WorkloadArgs {
   command: string[];
   /** The VXLAN id asked for the overlay (default: the documented 4097). */
   vni?: number;
+  /** The engine's socket for the API waiter (tests). Default /var/run/docker.sock. */
+  dockerSocket?: string;
 }
 
 export function workloadScript(a: OverlayWorkloadArgs): string {
@@ -72,8 +75,10 @@ else
 fi
 ${spreadFunction(a)}# An image reference as the swarm records it, without digest and with the implied :latest tag.
 normalise() { local r="\${1%%@*}"; case "\${r##*/}" in *:*) ;; *) r="$r:latest" ;; esac; printf '%s' "$r"; }
+created=0
 if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
   ${create} >&2
+  created=1
 elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' ${shq(a.service)})")" != "$(normalise ${shq(a.image)})" ]; then
   # swarmlab:workloadImage changed: roll the new image out, task by task.
   ${update} >&2
@@ -84,15 +89,23 @@ elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.Con
   state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})
   case "$state" in ""|completed) ;; *) diagnose; fail "the update of ${a.service} to ${a.image} ended $state" ;; esac
 fi
-${nodesReadyWait(a.nodes, a.timeoutSec)}if ! spread; then
-  if [ "$count" -eq ${a.replicas} ]; then
-    # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
-    # and does not move it back by itself, so restart the tasks to spread them again.
-    docker service update --force --detach ${shq(a.service)} >&2
+# A service made just now waits through the engine's API where it can (one process, not a docker
+# call every two seconds); one that was there may have its tasks stacked, which the CLI path mends.
+if [ "$created" = 1 ] && api_wait; then
+  api=1
+else
+  api=0
+  ${nodesReadyWait(a.nodes, a.timeoutSec).trimEnd().replace(/\n/g, "\n  ")}
+  if ! spread; then
+    if [ "$count" -eq ${a.replicas} ]; then
+      # Every task runs, but stacked: the swarm had moved a task away from a node that was gone
+      # and does not move it back by itself, so restart the tasks to spread them again.
+      docker service update --force --detach ${shq(a.service)} >&2
+    fi
+    ${spreadWait(a).replace(/\n/g, "\n  ")}
   fi
-  ${spreadWait(a)}
 fi
-${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}${tasksListed(a)}`;
+${overlayWait(a)}${tasksListed(a)}`;
 }
 
 /**
@@ -105,13 +118,22 @@ ${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec
  */
 export function readyScript(a: OverlayWorkloadArgs): string {
   return `${HEADER}
-${deadlineAndDiagnose(a)}${spreadFunction(a)}${nodesReadyWait(a.nodes, a.timeoutSec)}echo "nodes Ready after \${SECONDS}s"
-${spreadWait(a)}
-echo "one task per node running after \${SECONDS}s"
-${overlayWait({ service: a.service, overlay: a.overlay, timeoutSec: a.timeoutSec })}echo "overlay checked after \${SECONDS}s"
+${deadlineAndDiagnose(a)}${spreadFunction(a)}if api_wait; then
+  api=1
+  echo "nodes Ready after $(waited ready)s"
+  echo "one task per node running after $(waited spread)s"
+else
+  api=0
+  ${nodesReadyWait(a.nodes, a.timeoutSec).trimEnd().replace(/\n/g, "\n  ")}
+  echo "nodes Ready after \${SECONDS}s"
+  ${spreadWait(a).replace(/\n/g, "\n  ")}
+  echo "one task per node running after \${SECONDS}s"
+fi
+${overlayWait(a)}echo "overlay checked after \${SECONDS}s"
 ${tasksListed(a)}`;
 }
 
+/** The deadline, \`expired\`, \`diagnose\` and the API waiter (\`api_wait\`, \`waited\`). */
 function deadlineAndDiagnose(a: OverlayWorkloadArgs): string {
   return `deadline=$(( $(date +%s) + ${a.timeoutSec} ))
 expired() { [ "$(date +%s)" -ge "$deadline" ]; }
@@ -119,7 +141,7 @@ diagnose() {
   echo "--- docker node ls" >&2; docker node ls >&2 || true
   echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
 }
-`;
+${apiWaitFunction({ nodes: a.nodes, service: { name: a.service, replicas: a.replicas, overlay: a.overlay }, timeoutSec: a.timeoutSec, dockerSocket: a.dockerSocket })}`;
 }
 
 /**
@@ -142,8 +164,13 @@ function spreadWait(a: OverlayWorkloadArgs): string {
   done`;
 }
 
+/** The running tasks, as the API waiter read them when it ran ($api is 1), else from the CLI. */
 function tasksListed(a: OverlayWorkloadArgs): string {
-  return `docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
+  return `if [ "$api" = 1 ]; then
+  waited task
+else
+  docker service ps ${shq(a.service)} --filter desired-state=running --format '{{.Name}} {{.Node}} {{.CurrentState}}'
+fi
 `;
 }
 
@@ -153,23 +180,39 @@ function tasksListed(a: OverlayWorkloadArgs): string {
  * from the task's namespace (the host's ping entered with nsenter). Tasks Running does not yet
  * mean the overlay carries traffic: the swarm's gossip must first tell this host where the new
  * tasks are (and after a reset, the guests resume from their snapshots with clocks set forward).
- * The other tasks' addresses come from the swarm's own record of the running tasks. Skipped
- * where the host has no ping or nsenter, or no task of the service.
+ * The other tasks' addresses come from the swarm's own record of the running tasks: read by the
+ * API waiter where it ran ($api is 1), else by the docker CLI. Skipped where the host has no
+ * ping or nsenter, or no task of the service.
  */
 function overlayWait(a: { service: string; overlay: string; timeoutSec: number }): string {
   const svc = shq(a.service);
   return `ov_until=$(( $(date +%s) + ${a.timeoutSec} ))
-ov_cid=$(docker ps -q --no-trunc --filter label=com.docker.swarm.service.name=${svc} | head -n 1)
+ov_sk=""
+ov_mine=""
+ov_peers=""
 if ! command -v ping >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+  ov_tools=0
+else
+  ov_tools=1
+  if [ "\${api:-0}" = 1 ]; then
+    read -r ov_sk ov_mine <<<"$(waited mine | head -n 1)"
+    ov_peers=$(waited peer)
+  else
+    ov_cid=$(docker ps -q --no-trunc --filter label=com.docker.swarm.service.name=${svc} | head -n 1)
+    if [ -n "$ov_cid" ]; then
+      # Its namespace and its address on the overlay, in one call.
+      read -r ov_sk ov_mine <<<"$(docker inspect --format '{{.NetworkSettings.SandboxKey}} {{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$ov_cid")"
+      ov_tasks=$(docker service ps -q --no-trunc --filter desired-state=running ${svc})
+      # shellcheck disable=SC2086
+      ov_peers=$(docker inspect --type task --format '{{range .NetworksAttachments}}{{if eq .Network.Spec.Name ${JSON.stringify(a.overlay)}}}{{range .Addresses}}{{.}} {{end}}{{end}}{{end}}' $ov_tasks)
+    fi
+  fi
+fi
+if [ "$ov_tools" = 0 ]; then
   echo "overlay: not checked (no ping or nsenter on this host)"
-elif [ -z "$ov_cid" ]; then
+elif [ -z "$ov_sk" ]; then
   echo "overlay: not checked (no task of ${a.service} on this host)"
 else
-  # Its namespace and its address on the overlay, in one call.
-  read -r ov_sk ov_mine <<<"$(docker inspect --format '{{.NetworkSettings.SandboxKey}} {{with index .NetworkSettings.Networks ${JSON.stringify(a.overlay)}}}{{.IPAddress}}{{end}}' "$ov_cid")"
-  ov_tasks=$(docker service ps -q --no-trunc --filter desired-state=running ${svc})
-  # shellcheck disable=SC2086
-  ov_peers=$(docker inspect --type task --format '{{range .NetworksAttachments}}{{if eq .Network.Spec.Name ${JSON.stringify(a.overlay)}}}{{range .Addresses}}{{.}} {{end}}{{end}}{{end}}' $ov_tasks)
   for ov_ip in $ov_peers; do
     ov_ip=\${ov_ip%%/*}
     [ "$ov_ip" = "$ov_mine" ] && continue

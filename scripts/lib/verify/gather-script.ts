@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellQuote } from "../shell";
 import { MARK } from "../framing";
+import { withDockerApi } from "../docker-api";
 
 export const GATHER_SCRIPT_VERSION = 4;
 
@@ -51,7 +52,7 @@ export interface GatherScriptOptions {
  * ten docker CLI runs would, and prints the same sections. Each CLI run costs about half a
  * second of an emulated CPU; this whole client about as much as one.
  */
-export const DOCKER_API_CLIENT = fs.readFileSync(path.join(__dirname, "gather-docker-api.py"), "utf8");
+export const DOCKER_API_CLIENT = withDockerApi(fs.readFileSync(path.join(__dirname, "gather-docker-api.py"), "utf8"));
 
 export const DEFAULT_NETNS_DIR = "/var/run/docker/netns";
 
@@ -118,7 +119,7 @@ SWL_SERVICE_FMT=${shellQuote(SERVICE_FORMAT)}
 SWL_DOCKER_API=${opts.dockerClient === "cli" ? 0 : 1}
 SWL_DOCKER_SOCK=${shellQuote(dockerSocket)}
 SWL_TIMEOUT=${timeout}
-# The API path's Python client (scripts/lib/verify/gather-docker-api.py), verbatim.
+# The API path's Python client (scripts/lib/docker-api.py, then scripts/lib/verify/gather-docker-api.py), verbatim.
 # shellcheck disable=SC2016
 SWL_API_PY=${shellQuote(DOCKER_API_CLIENT)}
 swl_tmp=$(mktemp -d 2>/dev/null) || swl_tmp=/tmp/swarmlab-gather.$$

@@ -1,0 +1,103 @@
+# swarmlab: the swarm labs' wait for their service, on the manager, in ONE process that asks the
+# Docker engine's API (../scripts/lib/docker-api.py comes before it in the same program text)
+# where the CLI path polls `docker node ls` and `docker service ps`, a run of the docker CLI
+# each (about a second of the manager's one emulated CPU, taken from the engine that is starting
+# the tasks). It waits until every node in SWL_NODES is Ready, then, with SWL_SERVICE set, until
+# SWL_REPLICAS tasks run spread over SWL_SPREAD nodes, and then reads what the overlay check
+# needs. Until SWL_DEADLINE (seconds since the epoch; SWL_WAIT_SEC before it is when the wait
+# started) it asks once a second and takes an engine that does not answer for one still starting.
+# It prints lines for the calling script:
+#   ready SECONDS                      every node Ready, SECONDS after the start
+#   spread SECONDS                     every task running, one per node
+#   mine SANDBOX ADDRESS               the task on this host: its namespace, its SWL_OVERLAY address
+#   peer ADDRESS                       each running task's address on SWL_OVERLAY
+#   task NAME NODE STATE...            the running tasks as `docker service ps` shows them
+# On timeout it exits 1 with the reason on its last line of stderr.
+import sys
+
+NODES = os.environ.get("SWL_NODES", "").split()
+WAIT_SERVICE = os.environ.get("SWL_SERVICE", "")
+REPLICAS = int(os.environ.get("SWL_REPLICAS", "0") or 0)
+SPREAD = int(os.environ.get("SWL_SPREAD", "0") or 0)
+OVERLAY = os.environ.get("SWL_OVERLAY", "")
+DEADLINE = float(os.environ["SWL_DEADLINE"])
+WAIT_SEC = int(os.environ["SWL_WAIT_SEC"])
+STARTED = DEADLINE - WAIT_SEC
+
+
+def say(*words):
+    sys.stdout.write(" ".join(str(w) for w in words) + "\n")
+    sys.stdout.flush()
+
+
+def until(what, probe):
+    """probe() until it returns a true value; on the deadline, exit saying what() (and the last error)."""
+    last = ""
+    while True:
+        try:
+            got = probe()
+            if got:
+                return got
+            last = ""
+        except (ApiError, ValueError) as e:
+            last = " (the engine: %s)" % getattr(e, "message", e)
+            hung[0] = None
+        if time.time() >= DEADLINE:
+            sys.stderr.write("%s after %ds%s\n" % (what(), WAIT_SEC, last))
+            sys.exit(1)
+        time.sleep(1)
+
+
+def not_ready():
+    """The wanted nodes not (yet) Ready; None when every one is."""
+    ready = set(pick(n, "Description", "Hostname") for n in api("GET", "/nodes") if pick(n, "Status", "State") == "ready")
+    missing = [n for n in NODES if n not in ready]
+    return missing or None
+
+
+def running_tasks():
+    flt = quote(dumps({"service": [WAIT_SERVICE], "desired-state": ["running"]}), safe="")
+    return api("GET", "/tasks?filters=%s" % flt)
+
+
+def spread_out():
+    tasks = running_tasks()
+    running = [t for t in tasks if pick(t, "Status", "State") == "running"]
+    if len(running) == REPLICAS and len(set(t.get("NodeID") for t in running)) == SPREAD:
+        return tasks
+    return None
+
+
+def main():
+    pending = [NODES]
+
+    def nodes_ready():
+        pending[0] = not_ready()
+        return pending[0] is None
+
+    until(lambda: "node(s) %s not Ready" % " ".join(pending[0] or NODES), nodes_ready)
+    say("ready", int(time.time() - STARTED))
+    if not WAIT_SERVICE:
+        return
+    tasks = until(lambda: "service %s does not have %d running tasks spread over the nodes" % (WAIT_SERVICE, REPLICAS), spread_out)
+    say("spread", int(time.time() - STARTED))
+    flt = quote(dumps({"label": ["com.docker.swarm.service.name=%s" % WAIT_SERVICE]}), safe="")
+    here = api("GET", "/containers/json?filters=%s" % flt)
+    if here:
+        c = api("GET", "/containers/%s/json" % here[0].get("Id"))
+        sandbox = pick(c, "NetworkSettings", "SandboxKey") or ""
+        address = pick(c, "NetworkSettings", "Networks", OVERLAY, "IPAddress") or ""
+        if sandbox and address:
+            say("mine", sandbox, address)
+    for t in tasks:
+        for a in t.get("NetworksAttachments") or []:
+            if pick(a, "Network", "Spec", "Name") == OVERLAY:
+                for addr in a.get("Addresses") or []:
+                    say("peer", addr.split("/")[0])
+    names = dict((n.get("ID"), pick(n, "Description", "Hostname") or n.get("ID")) for n in api("GET", "/nodes"))
+    now = time.time()
+    for r in sorted((task_row(WAIT_SERVICE, t, names, now) for t in tasks), key=lambda r: r["Name"]):
+        say("task", r["Name"], r["Node"], r["CurrentState"])
+
+
+main()
