@@ -7,6 +7,7 @@
  * theirs there).
  */
 import { shellQuote as shq } from "../scripts/lib/shell";
+import { apiLook } from "./swarm-api";
 
 export const LAB_LABEL = "swarmlab.lab";
 
@@ -19,17 +20,18 @@ export function labLabel(lab: string): string {
  * Shell lines removing every service, container and network labelled by another lab, services
  * first (their tasks hold the networks), then waiting until this host has let go of the ports
  * they published, their networks are gone and every node has let their tasks go (a worker keeps
- * a removed network's namespaces until then). Idempotent.
+ * a removed network's namespaces until then). Idempotent. With \`api\` (the script starts with
+ * swarmApiPrelude) one look through the engine's API lists them where the host can, and says
+ * whether the lab's own overlay and service exist (\`looked network\`, \`looked service\`).
  */
-export function otherLabsRemoved(lab: string): string {
+export function otherLabsRemoved(lab: string, api?: { overlay?: string; service?: string }): string {
   const mine = shq(`${LAB_LABEL}=${lab}`);
   // What is labelled by any lab, less what is labelled by this one; the three listings at once
   // (a docker CLI call costs a second or two on an emulated CPU), and this lab's own listing
   // only where some lab labelled something (a first \`up\` lists three times, not six).
   const ls = (what: string, file: string) =>
     `{ { docker ${what} -q --filter label=${LAB_LABEL} | sort; } >"$sw_tmp/${file}.all" && if [ -s "$sw_tmp/${file}.all" ]; then { docker ${what} -q --filter label=${mine} | sort; } >"$sw_tmp/${file}.mine"; else : >"$sw_tmp/${file}.mine"; fi; } &`;
-  return `# Another lab's part (labelled ${LAB_LABEL}=<another lab>) goes first.
-sw_tmp=$(mktemp -d)
+  const cli = `sw_tmp=$(mktemp -d)
 ${ls("service ls", "services")}
 ${ls("ps -a", "containers")}
 ${ls("network ls", "networks")}
@@ -39,7 +41,21 @@ other_services=$(other services)
 other_containers=$(other containers)
 other_networks=$(other networks)
 rm -rf "$sw_tmp"
-if [ -n "$other_services$other_containers$other_networks" ]; then
+`;
+  // With the API's look (the script starts with swarmApiPrelude): one Python process, not three
+  // docker CLI runs; it also tells the caller whether its overlay and service exist (\`looked\`).
+  const listed = api
+    ? `${apiLook({ lab, ...api })}if [ "$sw_api" = 1 ]; then
+  other_services=$(looked other | awk '$1 == "service" { printf "%s ", $2 }')
+  other_containers=$(looked other | awk '$1 == "container" { printf "%s ", $2 }')
+  other_networks=$(looked other | awk '$1 == "network" { printf "%s ", $2 }')
+else
+  ${cli.trimEnd().replace(/\n/g, "\n  ")}
+fi
+`
+    : cli;
+  return `# Another lab's part (labelled ${LAB_LABEL}=<another lab>) goes first.
+${listed}if [ -n "$other_services$other_containers$other_networks" ]; then
   echo "removing another lab's part: services [$other_services] containers [$other_containers] networks [$other_networks]" >&2
   if [ -n "$other_services" ]; then
     # The ports they publish: this host lets go of them a few seconds after the services go.

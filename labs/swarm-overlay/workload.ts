@@ -9,7 +9,7 @@ import { DOCUMENTED } from "./facts";
 import { swarmOverlayLab } from "./lab";
 import { BASH_HEADER as HEADER, shellQuote as shq } from "../../scripts/lib/shell";
 import { nodesReadyWait } from "../nodes-ready";
-import { apiWaitFunction } from "../swarm-wait";
+import { apiWaitFunction, swarmApiPrelude } from "../swarm-api";
 
 
 /**
@@ -53,8 +53,26 @@ export function workloadScript(a: OverlayWorkloadArgs): string {
     shq(a.service),
   ].join(" ");
   return `${HEADER}
-${otherLabsRemoved(swarmOverlayLab.name)}${deadlineAndDiagnose(a)}if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
-  have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
+${swarmApiPrelude(a.dockerSocket)}${otherLabsRemoved(swarmOverlayLab.name, { overlay: a.overlay, service: a.service })}${deadlineAndDiagnose(a)}# Whether demonet and demoservice exist: from the API's look where it answered and nothing of
+# another lab was removed since (it could have held the name), else from the CLI.
+if [ "$sw_api" = 1 ] && [ -z "$other_services$other_containers$other_networks" ]; then
+  read -r net_there have <<<"$(looked network)"
+  read -r svc_there svc_image <<<"$(looked service)"
+else
+  net_there=""
+  have=""
+  if docker network inspect ${shq(a.overlay)} >/dev/null 2>&1; then
+    net_there=yes
+    have=$(docker network inspect ${shq(a.overlay)} --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
+  fi
+  svc_there=""
+  svc_image=""
+  if docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
+    svc_there=yes
+    svc_image=$(docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' ${shq(a.service)})
+  fi
+fi
+if [ "$net_there" = yes ]; then
   [ "$have" = ${shq(a.subnet)} ] || fail "network ${a.overlay} exists with subnet $have, the lab needs ${a.subnet}; remove it (docker network rm ${a.overlay})"
 else
   # The documented VXLAN id (VXLAN-1), asked for: the swarm hands ids out in turn, so after
@@ -76,10 +94,10 @@ fi
 ${spreadFunction(a)}# An image reference as the swarm records it, without digest and with the implied :latest tag.
 normalise() { local r="\${1%%@*}"; case "\${r##*/}" in *:*) ;; *) r="$r:latest" ;; esac; printf '%s' "$r"; }
 created=0
-if ! docker service inspect ${shq(a.service)} >/dev/null 2>&1; then
+if [ "$svc_there" != yes ]; then
   ${create} >&2
   created=1
-elif [ "$(normalise "$(docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' ${shq(a.service)})")" != "$(normalise ${shq(a.image)})" ]; then
+elif [ "$(normalise "$svc_image")" != "$(normalise ${shq(a.image)})" ]; then
   # swarmlab:workloadImage changed: roll the new image out, task by task.
   ${update} >&2
   while [ "$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${shq(a.service)})" = updating ]; do
@@ -118,7 +136,7 @@ ${overlayWait(a)}${tasksListed(a)}`;
  */
 export function readyScript(a: OverlayWorkloadArgs): string {
   return `${HEADER}
-${deadlineAndDiagnose(a)}${spreadFunction(a)}if api_wait; then
+${swarmApiPrelude(a.dockerSocket)}${deadlineAndDiagnose(a)}${spreadFunction(a)}if api_wait; then
   api=1
   echo "nodes Ready after $(waited ready)s"
   echo "one task per node running after $(waited spread)s"
@@ -141,7 +159,7 @@ diagnose() {
   echo "--- docker node ls" >&2; docker node ls >&2 || true
   echo "--- docker service ps --no-trunc ${a.service}" >&2; docker service ps --no-trunc ${shq(a.service)} >&2 || true
 }
-${apiWaitFunction({ nodes: a.nodes, service: { name: a.service, replicas: a.replicas, overlay: a.overlay }, timeoutSec: a.timeoutSec, dockerSocket: a.dockerSocket })}`;
+${apiWaitFunction({ nodes: a.nodes, service: { name: a.service, replicas: a.replicas, overlay: a.overlay }, timeoutSec: a.timeoutSec })}`;
 }
 
 /**

@@ -13,7 +13,7 @@ import { WORKLOAD_ARGS } from "../../lab-values";
 const yaml = require("js-yaml") as { load(text: string): unknown };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-guest-"));
-// The CLI path (no engine socket: the API waiter's path is tested in labs/swarm-wait.test.ts).
+// The CLI path (no engine socket: the API waiter's path is tested in labs/swarm-api.test.ts).
 const workload = { ...WORKLOAD_ARGS, dockerSocket: path.join(tmp, "no-engine.sock") };
 
 const scripts: Record<string, string> = {

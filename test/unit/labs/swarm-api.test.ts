@@ -1,8 +1,8 @@
 /**
- * The swarm-overlay workload and reset readiness check waiting through the Docker engine's API
- * (labs/swarm-wait.py after scripts/lib/docker-api.py): a stand-in engine on a unix socket that
- * answers /nodes, /tasks and /containers as Docker 20.10 does, changing its answers as polls go
- * by; a fake docker CLI that records what the scripts still run with it.
+ * The swarm-overlay workload and reset readiness check asking the Docker engine's API
+ * (labs/swarm-api.py after scripts/lib/docker-api.py): a stand-in engine on a unix socket that
+ * answers /nodes, /tasks, /services, /networks and /containers as Docker 20.10 does, changing its
+ * answers as polls go by; a fake docker CLI that records what the scripts still run with it.
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,7 +21,7 @@ const PY27 = [...(fs.existsSync(pyenv) ? fs.readdirSync(pyenv).filter((v) => v.s
   has(p, "-c", "import sys; assert sys.version_info[:2] == (2, 7)"),
 );
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-swarm-wait-"));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "swarmlab-swarm-api-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const NODES = [
@@ -48,6 +48,10 @@ interface Script {
   tasks?: (n: number) => unknown[];
   /** Answer 503 (not a manager yet) to the first polls. */
   unavailable?: number;
+  /** What is there before the workload: labelled objects (with their lab) and this lab's own. */
+  labelled?: { services?: [string, string][]; containers?: [string, string][]; networks?: [string, string][] };
+  demonet?: string;
+  demoservice?: string;
 }
 
 class FakeEngine {
@@ -79,6 +83,25 @@ class FakeEngine {
         expect(filters).toEqual({ service: ["demoservice"], "desired-state": ["running"] });
         return json(200, this.script.tasks?.(n) ?? [task(1, "n0", "running", "192.168.200.3/24"), task(2, "n1", "running", "192.168.200.4/24")]);
       }
+      const filters = JSON.parse(new URL(url, "http://d").searchParams.get("filters") ?? "{}");
+      const labelled = (kind: "services" | "containers" | "networks") => {
+        expect(filters).toEqual({ label: ["swarmlab.lab"] });
+        return (this.script.labelled?.[kind] ?? []).map(([id, lab]) =>
+          kind === "services" ? { ID: id, Spec: { Labels: { "swarmlab.lab": lab } } } : kind === "containers" ? { Id: id, Labels: { "swarmlab.lab": lab } } : { Id: id, Labels: { "swarmlab.lab": lab } },
+        );
+      };
+      if (p === "/services") return json(200, labelled("services"));
+      if (p === "/networks") return json(200, labelled("networks"));
+      if (p === "/containers/json" && filters.label?.[0] === "swarmlab.lab") {
+        expect(new URL(url, "http://d").searchParams.get("all")).toBe("1");
+        return json(200, labelled("containers"));
+      }
+      if (p === "/networks/demonet")
+        return this.script.demonet ? json(200, { Name: "demonet", IPAM: { Config: [{ Subnet: this.script.demonet }] } }) : json(404, { message: "network demonet not found" });
+      if (p === "/services/demoservice")
+        return this.script.demoservice
+          ? json(200, { ID: "s1", Spec: { Name: "demoservice", TaskTemplate: { ContainerSpec: { Image: this.script.demoservice } } } })
+          : json(404, { message: "service demoservice not found" });
       if (p === "/containers/json") return json(200, [{ Id: "c0ffee" }]);
       if (p === "/containers/c0ffee/json")
         return json(200, { NetworkSettings: { SandboxKey: "/var/run/docker/netns/abc123", Networks: { demonet: { IPAddress: "192.168.200.3" } } } });
@@ -196,31 +219,53 @@ describe("the swarm wait through the engine's API", () => {
     expect(r2.stderr).toContain("not Ready after 2s (the engine: Error response from daemon: This node is not a swarm manager.)");
   });
 
-  it("the workload of a first up creates with the CLI and waits through the API; a service that was there takes the CLI path", async () => {
+  it("the workload of a first up looks and waits through the API, and runs the docker CLI only to create", async () => {
     const socket = await withEngine({});
-    const created = fakeBin({
-      "network inspect demonet --format {{index": "4097",
-      "network inspect": "FAIL",
-      "service inspect": "FAIL",
-    });
-    const r = await run(workloadScript(args(socket)), created.dir);
+    const bin = fakeBin({ "network inspect demonet --format {{index": "4097" });
+    const r = await run(workloadScript(args(socket)), bin.dir);
     expect(r.stderr).not.toContain("swarmlab:");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/overlay: 192\.168\.200\.4 answers\ndemoservice\.1 docker0\.local Running 3 seconds ago\ndemoservice\.2 docker1\.local Running 6 seconds ago\n$/);
-    const calls = created.calls("docker");
-    expect(calls.some((c) => c.startsWith("service create --detach"))).toBe(true);
-    expect(calls.filter((c) => /^(node ls|service ps|ps -q|inspect)/.test(c))).toEqual([]);
+    expect(bin.calls("docker").map((c) => c.split(" --")[0])).toEqual(["network create -d overlay", "network inspect demonet", "service create"]);
+  });
 
-    const there = fakeBin({
-      "network inspect demonet --format {{range": "192.168.200.0/24",
-      "service inspect --format": "alpine:latest",
+  it("the workload of a lab already up: the look finds demonet and demoservice, the CLI path checks the spread of a service that was there", async () => {
+    const socket = await withEngine({ demonet: "192.168.200.0/24", demoservice: "alpine:latest@sha256:0123" });
+    const bin = fakeBin({
       "node ls --format": "docker0.local Ready\ndocker1.local Ready\n",
       "service ps demoservice --filter desired-state=running --format {{.Node}}": "docker0.local Running 3 seconds ago\ndocker1.local Running 2 seconds ago\n",
     });
-    const r2 = await run(workloadScript(args(socket)), there.dir);
-    expect(r2.status).toBe(0);
-    expect(there.calls("docker")).toContain("node ls --format {{.Hostname}} {{.Status}}");
-    expect(engine!.requests.filter((u) => u === "/nodes")).toHaveLength(2);
+    const r = await run(workloadScript(args(socket)), bin.dir);
+    expect(r.status).toBe(0);
+    const calls = bin.calls("docker");
+    expect(calls.filter((c) => /^(network|service) (create|update|inspect|ls)|^ps -a/.test(c))).toEqual([]);
+    expect(calls).toContain("node ls --format {{.Hostname}} {{.Status}}");
+  });
+
+  it("the workload refuses, through the look, a demonet with another subnet", async () => {
+    const socket = await withEngine({ demonet: "10.9.0.0/24" });
+    const bin = fakeBin();
+    const r = await run(workloadScript(args(socket)), bin.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("network demonet exists with subnet 10.9.0.0/24, the lab needs 192.168.200.0/24");
+    expect(bin.calls("docker")).toEqual([]);
+  });
+
+  it("the look names what another lab left; after removing it the workload asks the CLI whether demonet and demoservice exist", async () => {
+    const socket = await withEngine({
+      labelled: { services: [["svcother", "routing-mesh"], ["svcmine", "swarm-overlay"]], containers: [["ctother", "bridge"]], networks: [["netother", "routing-mesh"], ["netmine", "swarm-overlay"]] },
+    });
+    const bin = fakeBin({ "network inspect demonet --format {{index": "4097", "network inspect": "FAIL", "service inspect --format {{range": "", "service inspect": "FAIL" });
+    const r = await run(workloadScript(args(socket)), bin.dir);
+    expect(r.stderr).toContain("removing another lab's part: services [svcother ] containers [ctother ] networks [netother ]");
+    expect(r.status).toBe(0);
+    const calls = bin.calls("docker");
+    expect(calls).toContain("service rm svcother");
+    expect(calls).toContain("rm -f ctother");
+    expect(calls).toContain("network rm netother");
+    expect(calls.filter((c) => /^(service ls|ps -a|network ls)/.test(c))).toEqual([]);
+    expect(calls).toContain("network inspect demonet");
+    expect(calls).toContain("service inspect demoservice");
   });
 
   it("a host without Python or without the engine's socket waits with the CLI", async () => {

@@ -1,12 +1,18 @@
-# swarmlab: the swarm labs' wait for their service, on the manager, in ONE process that asks the
-# Docker engine's API (../scripts/lib/docker-api.py comes before it in the same program text)
-# where the CLI path polls `docker node ls` and `docker service ps`, a run of the docker CLI
-# each (about a second of the manager's one emulated CPU, taken from the engine that is starting
-# the tasks). It waits until every node in SWL_NODES is Ready, then, with SWL_SERVICE set, until
+# swarmlab: what the swarm labs' scripts on the manager ask the Docker engine, in ONE process
+# that reads its API (../scripts/lib/docker-api.py comes before it in the same program text),
+# where the CLI path runs the docker CLI again and again (about a second of the manager's one
+# emulated CPU each run, taken from the engine that is starting the tasks). SWL_MODE says what:
+#
+# look: what is there before the workload builds, one line each:
+#   other KIND ID                      a service, container or network labelled swarmlab.lab by
+#                                      another lab than SWL_LAB (KIND: service, container, network)
+#   network yes SUBNETS                SWL_OVERLAY exists, with these subnets (run together)
+#   service yes IMAGE                  SWL_SERVICE exists, with this image
+#
+# wait: waits until every node in SWL_NODES is Ready, then, with SWL_SERVICE set, until
 # SWL_REPLICAS tasks run spread over SWL_SPREAD nodes, and then reads what the overlay check
 # needs. Until SWL_DEADLINE (seconds since the epoch; SWL_WAIT_SEC before it is when the wait
-# started) it asks once a second and takes an engine that does not answer for one still starting.
-# It prints lines for the calling script:
+# started) it asks once a second and takes an engine that does not answer for one still starting:
 #   ready SECONDS                      every node Ready, SECONDS after the start
 #   spread SECONDS                     every task running, one per node
 #   mine SANDBOX ADDRESS               the task on this host: its namespace, its SWL_OVERLAY address
@@ -15,13 +21,16 @@
 # On timeout it exits 1 with the reason on its last line of stderr.
 import sys
 
+MODE = os.environ.get("SWL_MODE", "wait")
+LAB_LABEL = "swarmlab.lab"
+LAB = os.environ.get("SWL_LAB", "")
 NODES = os.environ.get("SWL_NODES", "").split()
 WAIT_SERVICE = os.environ.get("SWL_SERVICE", "")
 REPLICAS = int(os.environ.get("SWL_REPLICAS", "0") or 0)
 SPREAD = int(os.environ.get("SWL_SPREAD", "0") or 0)
 OVERLAY = os.environ.get("SWL_OVERLAY", "")
-DEADLINE = float(os.environ["SWL_DEADLINE"])
-WAIT_SEC = int(os.environ["SWL_WAIT_SEC"])
+DEADLINE = float(os.environ.get("SWL_DEADLINE", "0"))
+WAIT_SEC = int(os.environ.get("SWL_WAIT_SEC", "0"))
 STARTED = DEADLINE - WAIT_SEC
 
 
@@ -68,7 +77,29 @@ def spread_out():
     return None
 
 
-def main():
+def look():
+    """What another lab left, and whether this lab's overlay and service exist."""
+    flt = quote(dumps({"label": [LAB_LABEL]}), safe="")
+    for kind, path in (("service", "/services?filters=%s"), ("container", "/containers/json?all=1&filters=%s"), ("network", "/networks?filters=%s")):
+        for o in api("GET", path % flt):
+            labels = (pick(o, "Spec", "Labels") if kind == "service" else o.get("Labels")) or {}
+            if labels.get(LAB_LABEL, LAB) != LAB:
+                say("other", kind, o.get("ID") or o.get("Id"))
+    for kind, path, read in (
+        ("network", "/networks/%s", lambda o: "".join(c.get("Subnet") or "" for c in (pick(o, "IPAM", "Config") or []))),
+        ("service", "/services/%s", lambda o: pick(o, "Spec", "TaskTemplate", "ContainerSpec", "Image") or ""),
+    ):
+        name = OVERLAY if kind == "network" else WAIT_SERVICE
+        if not name:
+            continue
+        status, _, payload = request("GET", path % quote(name, safe=""))
+        if status == 200:
+            say(kind, "yes", read(json.loads(payload.decode("utf-8"))))
+        elif status != 404:
+            raise ApiError(1, "the Docker engine answered %d to GET %s" % (status, path % name))
+
+
+def wait():
     pending = [NODES]
 
     def nodes_ready():
@@ -100,4 +131,7 @@ def main():
         say("task", r["Name"], r["Node"], r["CurrentState"])
 
 
-main()
+if MODE == "look":
+    look()
+else:
+    wait()
