@@ -139,6 +139,7 @@ export class LabHost extends pulumi.ComponentResource {
         prefix: args.prefix,
         gateway: args.gateway,
         peers: args.peers,
+        emulated: args.domainType === "qemu",
       };
       const ud = userData(seedArgs);
       return { userData: ud, metaData: metaData(seedArgs, ud), networkConfig: networkConfig(seedArgs), initScript: guestInitScript(seedArgs) };

@@ -100,6 +100,11 @@ describe("the program under mocks", () => {
     expect(seed0.inputs.cloudInit.networkConfig).toContain("address: 192.168.122.10/24");
     expect(seed0.inputs.cloudInit.userData).toContain("hostname: docker0.local");
     expect(byName("docker1-seed").inputs.cloudInit.networkConfig).toContain("address: 192.168.122.11/24");
+    // qemu (TCG): both forms of the seed turn ASLR off (infra/guest/cloudinit.ts, ASLR_OFF).
+    for (const h of ["docker0", "docker1"]) {
+      expect(byName(`${h}-seed`).inputs.cloudInit.userData).toContain("kernel.randomize_va_space=0");
+      expect(byName(`${h}-seed`).inputs.cloudInit.initScript).toContain("kernel.randomize_va_space=0");
+    }
   });
 
   it("orders the steps by their dependencies", () => {

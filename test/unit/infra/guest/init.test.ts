@@ -10,6 +10,10 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { guestInitScript, networkConfig, userData, type SeedArgs } from "../../../../infra/guest/cloudinit";
 
+/** js-yaml comes with @pulumi/pulumi; typed here for the little the tests use. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml = require("js-yaml") as { load(text: string): unknown };
+
 const ARGS: SeedArgs = {
   hostname: "docker0.local",
   user: "swarmlab",
@@ -50,6 +54,8 @@ beforeEach(() => {
   stub("ip", `[ "$5" = name ] && mv "${root}/sys/class/net/$4" "${root}/sys/class/net/$6"; true`);
   stub("findmnt", `case "$*" in *FSTYPE*) echo ext4 ;; *) echo /dev/vda ;; esac`);
   stub("resize2fs");
+  // Never the real one: the tests run as root, and this would turn this machine's ASLR off.
+  stub("sysctl");
 });
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -92,6 +98,16 @@ describe("guestInitScript (the seed for images without cloud-init)", () => {
     // The script starts resize2fs in the background and does not wait for it: its line in the
     // log can come after the script has exited (it did, once in a while, on a loaded machine).
     await expect.poll(() => calls(), { timeout: 5000, interval: 20 }).toContain("resize2fs /dev/vda");
+  });
+
+  it("under emulation (domain type qemu) turns ASLR off before anything else, as the cloud-init seed's bootcmd does; under KVM leaves it", () => {
+    expect(run({ ...ARGS, emulated: true }).status).toBe(0);
+    expect(calls()[0]).toBe("sysctl -qw kernel.randomize_va_space=0");
+    expect(run(ARGS).status).toBe(0);
+    expect(calls().filter((c) => c.startsWith("sysctl"))).toEqual([]);
+    const bootcmd = (emulated: boolean) => (yaml.load(userData({ ...ARGS, emulated })) as { bootcmd: unknown[] }).bootcmd;
+    expect(bootcmd(true)).toContainEqual(["sh", "-c", "sysctl -qw kernel.randomize_va_space=0 || true"]);
+    expect(JSON.stringify(bootcmd(false))).not.toContain("randomize_va_space");
   });
 
   it("is POSIX sh (dash on Debian runs it): shellcheck --shell=sh passes", () => {
