@@ -387,8 +387,12 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     worker = await sshTo("192.168.122.11");
   });
 
-  const failing = async (only?: string[]) =>
-    (await runVerify({ labs: labNamed, inventoryFile, traffic: false, only })).results.filter((r) => r.outcome === "fail").map((r) => r.id).sort();
+  /** The facts verify fails (without the traffic checks); what it observed of each is logged. */
+  const failing = async (only?: string[]) => {
+    const failed = (await runVerify({ labs: labNamed, inventoryFile, traffic: false, only })).results.filter((r) => r.outcome === "fail");
+    for (const r of failed) log(`  fails ${r.id}: ${r.observed}`);
+    return failed.map((r) => r.id).sort();
+  };
 
   /**
    * Waits until demoservice runs exactly one task on each of the given nodes and every task
@@ -419,13 +423,21 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
    * half torn down; verify must see the settled state.
    */
   async function demonetLeft(node: string): Promise<void> {
-    const ssh = node === "docker0.local" ? manager! : worker!;
     const ns = `1-${(await sh(manager!, "docker network inspect --format '{{.Id}}' demonet")).slice(0, 10)}`;
+    await namespacesGone(node, [ns], "its last demoservice task went");
+  }
+
+  /** Waits until the node has none of these namespaces in /var/run/docker/netns (at most 120 s). */
+  async function namespacesGone(node: string, names: string[], since: string): Promise<void> {
+    const ssh = node === "docker0.local" ? manager! : worker!;
+    let left: string[] = [];
     for (let i = 0; i < 60; i++) {
-      if (!(await sh(ssh, "ls -1 /var/run/docker/netns")).split("\n").includes(ns)) return;
+      const present = (await sh(ssh, "ls -1 /var/run/docker/netns")).split("\n");
+      left = names.filter((n) => present.includes(n));
+      if (left.length === 0) return;
       await new Promise((r) => setTimeout(r, 2000));
     }
-    throw new Error(`${node} still has demonet's namespace ${ns} 120 s after its last demoservice task went`);
+    throw new Error(`${node} still has ${left.join(", ")} 120 s after ${since}`);
   }
 
   it("npm run up switches the running hosts to each of the chapter's labs in turn, replacing only the lab's own part; each verifies", async () => {
@@ -497,10 +509,16 @@ describe("the lab through the real Pulumi engine and the README's commands", () 
     expect(await failing()).toEqual(["CL-2", "WL-2"]);
 
     // (c) a whole lab again, but demonet recreated with another subnet.
+    const oldDemonet = await sh(manager!, "docker network inspect --format '{{.Id}}' demonet");
     await sh(manager!, "docker service rm demoservice");
     await sh(manager!, "docker node update --availability active docker1.local");
     // The swarm removes a network only once its tasks are gone; retry until it is.
     await sh(manager!, "for i in $(seq 1 60); do docker network rm demonet >/dev/null 2>&1; docker network inspect demonet >/dev/null 2>&1 || exit 0; sleep 2; done; exit 1");
+    // Each node then drops the old demonet's namespaces (its overlay's and its load balancer's) on
+    // its own time: NS-1 would rightly fail one still there (no network owns it). Judge the settled lab.
+    for (const node of ["docker0.local", "docker1.local"]) {
+      await namespacesGone(node, [`1-${oldDemonet.slice(0, 10)}`, `lb_${oldDemonet.slice(0, 9)}`], "the old demonet was removed");
+    }
     await sh(manager!, "docker network create -d overlay --subnet 192.168.201.0/24 demonet");
     await sh(manager!, "docker service create --detach --no-resolve-image --replicas 2 --network demonet --name demoservice swarmlab/busybox-static:v2 sleep 50000");
     await converge(["docker0.local", "docker1.local"]);
