@@ -4,7 +4,7 @@
 # emulated CPU each run, taken from the engine that is starting the tasks). SWL_MODE says what:
 #
 # look: what is there before the workload builds, one line each:
-#   other KIND ID                      a service, container or network labelled swarmlab.lab by
+#   other KIND ID                      a service, container or network labelled SWL_LABEL by
 #                                      another lab than SWL_LAB (KIND: service, container, network)
 #   network yes SUBNETS                SWL_OVERLAY exists, with these subnets (run together)
 #   service yes IMAGE                  SWL_SERVICE exists, with this image
@@ -22,7 +22,7 @@
 import sys
 
 MODE = os.environ.get("SWL_MODE", "wait")
-LAB_LABEL = "swarmlab.lab"
+LAB_LABEL = os.environ.get("SWL_LABEL", "")
 LAB = os.environ.get("SWL_LAB", "")
 NODES = os.environ.get("SWL_NODES", "").split()
 WAIT_SERVICE = os.environ.get("SWL_SERVICE", "")
@@ -57,20 +57,10 @@ def until(what, probe):
         time.sleep(1)
 
 
-def not_ready():
-    """The wanted nodes not (yet) Ready; None when every one is."""
-    ready = set(pick(n, "Description", "Hostname") for n in api("GET", "/nodes") if pick(n, "Status", "State") == "ready")
-    missing = [n for n in NODES if n not in ready]
-    return missing or None
-
-
-def running_tasks():
-    flt = quote(dumps({"service": [WAIT_SERVICE], "desired-state": ["running"]}), safe="")
-    return api("GET", "/tasks?filters=%s" % flt)
-
-
 def spread_out():
-    tasks = running_tasks()
+    """The service's tasks meant to run, once REPLICAS of them run on SPREAD nodes; else None."""
+    flt = quote(dumps({"service": [WAIT_SERVICE], "desired-state": ["running"]}), safe="")
+    tasks = api("GET", "/tasks?filters=%s" % flt)
     running = [t for t in tasks if pick(t, "Status", "State") == "running"]
     if len(running) == REPLICAS and len(set(t.get("NodeID") for t in running)) == SPREAD:
         return tasks
@@ -101,10 +91,14 @@ def look():
 
 def wait():
     pending = [NODES]
+    nodes = []
 
     def nodes_ready():
-        pending[0] = not_ready()
-        return pending[0] is None
+        """Every wanted node Ready (the listing kept for the task listing's hostnames)."""
+        nodes[:] = api("GET", "/nodes")
+        ready = set(pick(n, "Description", "Hostname") for n in nodes if pick(n, "Status", "State") == "ready")
+        pending[0] = [n for n in NODES if n not in ready]
+        return not pending[0]
 
     until(lambda: "node(s) %s not Ready" % " ".join(pending[0] or NODES), nodes_ready)
     say("ready", int(time.time() - STARTED))
@@ -125,7 +119,7 @@ def wait():
             if pick(a, "Network", "Spec", "Name") == OVERLAY:
                 for addr in a.get("Addresses") or []:
                     say("peer", addr.split("/")[0])
-    names = dict((n.get("ID"), pick(n, "Description", "Hostname") or n.get("ID")) for n in api("GET", "/nodes"))
+    names = dict((n.get("ID"), pick(n, "Description", "Hostname") or n.get("ID")) for n in nodes)
     now = time.time()
     for r in sorted((task_row(WAIT_SERVICE, t, names, now) for t in tasks), key=lambda r: r["Name"]):
         say("task", r["Name"], r["Node"], r["CurrentState"])

@@ -8,12 +8,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { withDockerApi } from "../scripts/lib/docker-api";
+import { DEFAULT_DOCKER_SOCKET, withDockerApi } from "../scripts/lib/docker-api";
 import { shellQuote as shq } from "../scripts/lib/shell";
 
 export const SWARM_API_PY = withDockerApi(fs.readFileSync(path.join(__dirname, "swarm-api.py"), "utf8"));
-
-export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
 
 /**
  * Shell lines defining `swl_api OUT SETTING...` (runs swarm-api.py with SWL_* settings such as
@@ -80,13 +78,14 @@ waited() { api_lines "$swl_api_dir/wait" "$1"; }
 }
 
 /**
- * Shell lines (after swarmApiPrelude) that run the look of swarm-api.py: \`sw_api\` is 1 and
+ * Shell lines (after swarmApiPrelude) that run the look of swarm-api.py (objects labelled \`label\`=<lab>): \`sw_api\` is 1 and
  * \`looked KEY\` gives its lines when it answered, else \`sw_api\` is 0 (the caller lists with
  * the CLI).
  */
-export function apiLook(a: { lab: string; overlay?: string; service?: string }): string {
+export function apiLook(a: { label: string; lab: string; overlay?: string; service?: string }): string {
   const settings = [
     "SWL_MODE=look",
+    `SWL_LABEL=${shq(a.label)}`,
     `SWL_LAB=${shq(a.lab)}`,
     ...(a.overlay ? [`SWL_OVERLAY=${shq(a.overlay)}`] : []),
     ...(a.service ? [`SWL_SERVICE=${shq(a.service)}`] : []),

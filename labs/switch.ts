@@ -45,7 +45,7 @@ rm -rf "$sw_tmp"
   // With the API's look (the script starts with swarmApiPrelude): one Python process, not three
   // docker CLI runs; it also tells the caller whether its overlay and service exist (\`looked\`).
   const listed = api
-    ? `${apiLook({ lab, ...api })}if [ "$sw_api" = 1 ]; then
+    ? `${apiLook({ label: LAB_LABEL, lab, ...api })}if [ "$sw_api" = 1 ]; then
   other_services=$(looked other | awk '$1 == "service" { printf "%s ", $2 }')
   other_containers=$(looked other | awk '$1 == "container" { printf "%s ", $2 }')
   other_networks=$(looked other | awk '$1 == "network" { printf "%s ", $2 }')

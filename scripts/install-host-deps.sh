@@ -18,7 +18,7 @@ packages=(
                                         # test's qemu+ssh hypervisor runs its own sshd in its namespace
   iproute2 procps                       # ip netns for the test hypervisor, pgrep
   shellcheck                            # lints the guest scripts in the unit tests
-  python3                               # runs verify's Docker API client in the unit tests
+  python3                               # runs the Docker API clients (verify's, the labs') in the unit tests
   chromium fonts-liberation             # screenshots of the HTML report in the end-to-end test
 )
 export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+/** Where the Docker engine listens unless told otherwise. */
+export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
+
 export const DOCKER_API_PY = fs.readFileSync(path.join(__dirname, "docker-api.py"), "utf8");
 
 /** A program text made of the client and a script that uses it. */

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellQuote } from "../shell";
 import { MARK } from "../framing";
-import { withDockerApi } from "../docker-api";
+import { DEFAULT_DOCKER_SOCKET, withDockerApi } from "../docker-api";
 
 export const GATHER_SCRIPT_VERSION = 4;
 
@@ -94,7 +94,7 @@ export function buildGatherScript(opts: GatherScriptOptions): string {
   if (opts.overlay !== undefined) assertSafeName("overlay", opts.overlay);
   assertSafeName("netnsDir", netnsDir);
   const timeout = Math.max(1, Math.floor(opts.commandTimeout ?? 60));
-  const dockerSocket = opts.dockerSocket ?? "/var/run/docker.sock";
+  const dockerSocket = opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET;
   assertSafeName("dockerSocket", dockerSocket);
   return `#!/bin/bash
 # swarmlab verify: gather script v${GATHER_SCRIPT_VERSION} (generated; do not edit).
